@@ -1,0 +1,94 @@
+"""Label conversions and BraTS region masks.
+
+File labels are {0, 1, 2, 4}; class indices are {0, 1, 2, 3}. Regions: WT = {1, 2, 4},
+TC = {1, 4}, ET = {4} in file labels.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .constants import CLASS_TO_LABEL, FILE_LABELS, LABEL_TO_CLASS, REGION_CLASSES, REGION_LABELS
+from .errors import BratsDataError
+
+_LABEL_LOOKUP = np.zeros(256, dtype=np.uint8)
+for _label, _class in LABEL_TO_CLASS.items():
+    _LABEL_LOOKUP[_label] = _class
+_CLASS_LOOKUP = np.zeros(256, dtype=np.uint8)
+for _class, _label in CLASS_TO_LABEL.items():
+    _CLASS_LOOKUP[_class] = _label
+
+
+def check_labels(labels: np.ndarray, source: str | Path = "<array>") -> None:
+    """Raise :class:`BratsDataError` naming ``source`` if ``labels`` holds values outside {0, 1, 2, 4}.
+
+    Args:
+        labels: integer array of any shape, file labels.
+        source: the file the labels came from, for the message.
+    """
+    values = np.unique(labels)
+    unknown = [v.item() for v in values if v not in FILE_LABELS]
+    if unknown:
+        raise BratsDataError(
+            source, f"unknown label values {unknown}; BraTS labels are {list(FILE_LABELS)}"
+        )
+
+
+def labels_to_classes(labels: np.ndarray, source: str | Path = "<array>") -> np.ndarray:
+    """Map file labels {0, 1, 2, 4} to class indices {0, 1, 2, 3}.
+
+    Args:
+        labels: integer array of any shape (uint8 or int16 as stored).
+        source: file name used in the error message.
+
+    Returns:
+        uint8 array of the same shape with values in {0, 1, 2, 3}.
+
+    Raises:
+        BratsDataError: if a value is not a BraTS label.
+    """
+    check_labels(labels, source)
+    return _LABEL_LOOKUP[np.asarray(labels).astype(np.intp)]
+
+
+def classes_to_labels(classes: np.ndarray) -> np.ndarray:
+    """Map class indices {0, 1, 2, 3} back to file labels {0, 1, 2, 4}.
+
+    Args:
+        classes: integer array of any shape with values in {0, 1, 2, 3}.
+
+    Returns:
+        uint8 array of the same shape with values in {0, 1, 2, 4}.
+    """
+    classes = np.asarray(classes)
+    if classes.size and (classes.min() < 0 or classes.max() > 3):
+        raise ValueError(f"class indices must be in 0..3, got {np.unique(classes).tolist()}")
+    return _CLASS_LOOKUP[classes.astype(np.intp)]
+
+
+def region_mask(labels: np.ndarray, region: str) -> np.ndarray:
+    """Boolean mask of a BraTS region from file labels.
+
+    Args:
+        labels: integer array of any shape, file labels {0, 1, 2, 4}.
+        region: "WT", "TC" or "ET".
+
+    Returns:
+        bool array of the same shape.
+    """
+    return np.isin(labels, REGION_LABELS[region])
+
+
+def region_mask_from_classes(classes: np.ndarray, region: str) -> np.ndarray:
+    """Boolean mask of a BraTS region from class indices {0, 1, 2, 3}.
+
+    Args:
+        classes: integer array of any shape, class indices.
+        region: "WT", "TC" or "ET".
+
+    Returns:
+        bool array of the same shape.
+    """
+    return np.isin(classes, REGION_CLASSES[region])
