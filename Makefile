@@ -1,0 +1,46 @@
+# Two commands that work on a fresh machine with only Python 3.10+:
+#   make book   builds the HTML book in _build/html, executing every chapter on synthetic data
+#   make test   runs every test: unit tests (TensorFlow, then JAX backend) and every notebook under nbval
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Chapters run in the quick profile unless told otherwise.
+export BRATS_PROFILE ?= quick
+export MPLBACKEND ?= Agg
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: venv book test test-unit test-jax test-notebooks benchmarks clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e ".[book,test]"
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+test: test-unit test-jax test-notebooks
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests --durations=15
+
+# Model, loss, metric and device tests again under the JAX backend.
+test-jax: $(STAMP)
+	KERAS_BACKEND=jax $(BIN)/python -m pytest tests/test_model.py tests/test_losses.py \
+		tests/test_training_metrics.py tests/test_device.py tests/test_training_jax.py
+
+test-notebooks: $(STAMP)
+	$(BIN)/python -m pytest --nbval-lax book --durations=10
+
+benchmarks: $(STAMP)
+	$(BIN)/python benchmarks/bench_input_pipeline.py
+	$(BIN)/python benchmarks/bench_volume_metrics.py
+	$(BIN)/python benchmarks/bench_model_presets.py
+	$(BIN)/python benchmarks/bench_training.py
+
+clean:
+	rm -rf _build .pytest_cache
