@@ -1,0 +1,138 @@
+"""What every chapter's Setup section needs, in one call each, so that a chapter runs on its own.
+
+``prepare_data`` picks real data (argument or ``BRATS_DATA_DIR``) or generates the synthetic
+set; ``prepare_training_data`` builds the cache and the patient split; ``trained_model`` loads the
+model a previous chapter trained with the same settings, or trains one now.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .cache import CacheInfo, build_cache
+from .data_sources import default_work_dir, resolve_data_dir
+from .discovery import CaseFiles, find_cases
+from .preprocessing import PreprocessingSettings
+from .profiles import Profile, get_profile
+from .splits import PatientSplit, load_split, save_split, split_patients
+
+
+@dataclass
+class CourseData:
+    """The data a chapter works on.
+
+    Attributes:
+        profile: the profile in force.
+        data_dir: the BraTS folder.
+        is_synthetic: True when the synthetic data set is used.
+        cases: the cases found (all of them; ``profile.max_cases`` limits training only).
+        work_dir: folder for caches, splits and runs of this data set.
+    """
+
+    profile: Profile
+    data_dir: Path
+    is_synthetic: bool
+    cases: list[CaseFiles]
+    work_dir: Path
+
+    @property
+    def description(self) -> str:
+        """Words for figure titles: "synthetic data" or "real BraTS data"."""
+        return "synthetic data" if self.is_synthetic else "real BraTS data"
+
+    @property
+    def labelled_cases(self) -> list[CaseFiles]:
+        """Cases with a mask, at most ``profile.max_cases`` of them."""
+        cases = [c for c in self.cases if c.has_mask]
+        return cases[: self.profile.max_cases] if self.profile.max_cases else cases
+
+
+def prepare_data(profile: str | Profile | None = None, data_dir: str | Path | None = None, seed: int = 0) -> CourseData:
+    """Resolve the profile and the data folder; generate synthetic data when none is configured.
+
+    Args:
+        profile: "quick", "full", a :class:`Profile`, or ``None`` (``BRATS_PROFILE``, else quick).
+        data_dir: a real BraTS folder, or ``None`` (``BRATS_DATA_DIR``, else synthetic).
+        seed: seed of the synthetic data set.
+    """
+    if not isinstance(profile, Profile):
+        profile = get_profile(profile)
+    folder, is_synthetic = resolve_data_dir(data_dir, synthetic_cases=profile.synthetic_cases, seed=seed)
+    cases = find_cases(folder)
+    key = hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:8]
+    work_dir = default_work_dir() / f"work_{folder.name}_{key}"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    return CourseData(profile, folder, is_synthetic, cases, work_dir)
+
+
+def prepare_training_data(
+    data: CourseData,
+    settings: PreprocessingSettings | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> tuple[CacheInfo, PatientSplit]:
+    """Build (or reuse) the slice cache and the patient split of ``data.labelled_cases``.
+
+    The split is saved in the work folder and read back on later calls, so every chapter sees
+    the same held-out patients.
+
+    Returns:
+        ``(cache_info, split)``.
+    """
+    settings = settings or PreprocessingSettings()
+    case_ids = [c.case_id for c in data.labelled_cases]
+    split_path = data.work_dir / f"split_n{len(case_ids)}_seed{seed}.json"
+    if split_path.exists():
+        split = load_split(split_path)
+    else:
+        split = split_patients(case_ids, seed=seed)
+        save_split(split_path, split)
+    info = build_cache(data.data_dir, None, settings, case_ids=case_ids, progress=progress)
+    return info, split
+
+
+def run_dir(data: CourseData, settings: PreprocessingSettings, config_key: dict) -> Path:
+    """A run folder named after the data, preprocessing and training settings."""
+    text = json.dumps({"settings": repr(settings), **config_key}, sort_keys=True, default=str)
+    return data.work_dir / "runs" / f"{data.profile.name}_{hashlib.sha1(text.encode()).hexdigest()[:10]}"
+
+
+def trained_model(
+    data: CourseData,
+    settings: PreprocessingSettings,
+    info: CacheInfo,
+    split: PatientSplit,
+    retrain: bool = False,
+    verbose: int | str = 2,
+    **overrides,
+):
+    """The model of a finished run with these settings, or a new one trained now.
+
+    Chapter 6 trains; chapter 7 calls this too, and gets chapter 6's model when it ran with the
+    same profile, data and settings, else trains its own.
+
+    Args:
+        overrides: fields of :class:`brats_tutorial.training.TrainingConfig` (e.g. ``epochs``).
+
+    Returns:
+        ``(model, history, config)``: the best model (lowest validation loss), the per-epoch
+        history as a DataFrame, the training configuration.
+    """
+    import pandas as pd
+
+    from .training import TrainingConfig, load_trained_model, train
+
+    probe = TrainingConfig.from_profile(data.profile, data.work_dir, **overrides)
+    key = {k: str(v) for k, v in vars(probe).items() if k not in ("output_dir", "backup_dir")}
+    key["split"] = split.train + split.validation
+    config = TrainingConfig.from_profile(data.profile, run_dir(data, settings, key), **overrides)
+    finished = config.best_model_path.exists() and config.log_path.exists() and not config.resolved_backup_dir.exists()
+    if finished and not retrain:
+        history = pd.read_csv(config.log_path)
+        if len(history) == config.epochs:
+            return load_trained_model(config.best_model_path), history, config
+    result = train(config, info.cache_dir, split, verbose=verbose)
+    return load_trained_model(config.best_model_path), result.history, config
