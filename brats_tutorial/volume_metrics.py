@@ -170,7 +170,7 @@ def surface(mask: np.ndarray) -> np.ndarray:
 def directed_surface_distances(
     source: np.ndarray, target: np.ndarray, spacing: Sequence[float] = (1.0, 1.0, 1.0)
 ) -> np.ndarray:
-    """Distance in mm from each border voxel of ``source`` to the nearest border voxel of ``target``.
+    """Distance in mm from each border voxel of ``source`` to the nearest one of ``target``.
 
     medpy's ``__surface_distances``: the Euclidean distance transform of ``~surface(target)``
     (``scipy.ndimage.distance_transform_edt`` with ``sampling=spacing``, exact), read at the
@@ -187,10 +187,16 @@ def directed_surface_distances(
     source, target = _check_pair(source, target)
     if not source.any() or not target.any():
         raise ValueError("surface distances need two non-empty masks")
+    return _distances_between_borders(surface(source), surface(target), spacing)
+
+
+def _distances_between_borders(
+    source_border: np.ndarray, target_border: np.ndarray, spacing: Sequence[float]
+) -> np.ndarray:
     distance_to_target = distance_transform_edt(
-        ~surface(target), sampling=tuple(float(s) for s in spacing)
+        ~target_border, sampling=tuple(float(s) for s in spacing)
     )
-    return distance_to_target[surface(source)]
+    return distance_to_target[source_border]
 
 
 def hd95(
@@ -203,9 +209,10 @@ def hd95(
 
     Definition: with medpy's border voxels (:func:`surface`) and directed distances
     (:func:`directed_surface_distances`), ``HD95 = max(p95(d(P -> R)), p95(d(R -> P)))``, where
-    ``p95`` is ``numpy.percentile(..., 95)`` (linear interpolation). This is the maximum of the
-    two directed 95th percentiles (the CaPTk / MONAI convention). medpy's own ``hd95`` instead
-    takes the 95th percentile of both directions pooled together, which is never larger and
+    ``p95`` is ``numpy.percentile(..., 95)`` (linear interpolation): the larger of the two
+    directed 95th percentiles, as MONAI's ``compute_hausdorff_distance(percentile=95)`` computes
+    it. medpy's own ``hd95`` instead takes the 95th percentile of both directions pooled
+    together, which lies between the two directed percentiles (up to interpolation), so it is
     usually a little smaller; the two agree when the directed percentiles agree.
 
     Speed: the distance transforms run on the bounding box of ``prediction | reference`` grown by
@@ -246,8 +253,13 @@ def hd95(
         #    only on index differences times the spacing, which the crop does not change.
         box = _union_bounding_box(prediction, reference, margin=1)
         prediction, reference = prediction[box], reference[box]
-    prediction_to_reference = directed_surface_distances(prediction, reference, spacing)
-    reference_to_prediction = directed_surface_distances(reference, prediction, spacing)
+    prediction_border, reference_border = surface(prediction), surface(reference)
+    prediction_to_reference = _distances_between_borders(
+        prediction_border, reference_border, spacing
+    )
+    reference_to_prediction = _distances_between_borders(
+        reference_border, prediction_border, spacing
+    )
     return float(
         max(np.percentile(prediction_to_reference, 95), np.percentile(reference_to_prediction, 95))
     )

@@ -1,0 +1,239 @@
+"""Evaluate a folder of predicted label maps against BraTS references, as the challenge does.
+
+Predictions follow the BraTS submission format: one file ``<CASE>.nii.gz`` (or ``<CASE>.nii``)
+per case, labels {0, 1, 2, 4}, same grid as the case's images. The per-case table has one row per
+case (index ``Case``) and the columns of :func:`brats_tutorial.volume_metrics.region_scores`
+followed by those of :func:`brats_tutorial.volume_metrics.original_notebook_scores`.
+
+Which cases are scored: by default every prediction file (each needs a reference mask), which
+suits a folder of the test split's predictions beside a data folder of every case. Passing
+``case_ids`` (e.g. the test split) scores exactly those: a case without a prediction file is then
+an error by default (a mean over the cases that happen to be there looks better than it is), or,
+with ``missing="empty"``, scored as an all-background prediction, which is what the BraTS
+challenge does with a missing segmentation (Dice 0, HD95 373.13 mm wherever the reference has
+the region).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .atomic import atomic_path
+from .constants import REGIONS
+from .discovery import find_cases
+from .errors import BratsDataError
+from .labels import labels_to_classes
+from .loading import load_volume
+from .volume_metrics import REGION_METRICS, original_notebook_scores, region_scores
+
+#: Name of the case column (the index of the per-case table).
+CASE_COLUMN: str = "Case"
+#: Summary rows, named as in the BraTS ranking sheets.
+SUMMARY_ROWS: tuple[str, ...] = ("Mean", "StdDev", "Median", "25quantile", "75quantile")
+_PREDICTION_SUFFIXES: tuple[str, ...] = (".nii.gz", ".nii")
+
+
+def evaluate_case(
+    prediction_labels: np.ndarray,
+    reference_labels: np.ndarray,
+    spacing: Sequence[float],
+    case_id: str,
+) -> dict[str, str | float]:
+    """Scores of one case: the BraTS region metrics and the original notebook's metrics.
+
+    Args:
+        prediction_labels: uint8 (240, 240, 155), file labels {0, 1, 2, 4}.
+        reference_labels: uint8 (240, 240, 155), file labels {0, 1, 2, 4}.
+        spacing: voxel size in mm, (x, y, z).
+        case_id: e.g. ``"BraTS20_Training_001"``.
+
+    Returns:
+        ``{"Case": case_id, "Dice_WT": ..., ..., "HD95_ET": ..., "Dice (all classes, with
+        background)": ..., "Sensitivity (all classes)": ..., "Specificity (all classes)": ...}``.
+    """
+    row: dict[str, str | float] = {CASE_COLUMN: case_id}
+    row.update(region_scores(prediction_labels, reference_labels, spacing))
+    row.update(
+        original_notebook_scores(
+            labels_to_classes(prediction_labels, f"prediction of {case_id}"),
+            labels_to_classes(reference_labels, f"reference of {case_id}"),
+        )
+    )
+    return row
+
+
+def _prediction_files(prediction_dir: Path) -> dict[str, Path]:
+    """Case id to prediction file, for ``<CASE>.nii.gz`` / ``<CASE>.nii`` files in the folder."""
+    files: dict[str, Path] = {}
+    for path in sorted(prediction_dir.iterdir()):
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        for suffix in _PREDICTION_SUFFIXES:
+            if path.name.lower().endswith(suffix):
+                case_id = path.name[: -len(suffix)]
+                if case_id in files:
+                    raise BratsDataError(
+                        path, f"second prediction for case {case_id} (first: {files[case_id].name})"
+                    )
+                files[case_id] = path
+                break
+    return files
+
+
+def evaluate_folder(
+    prediction_dir: str | Path,
+    reference_dir: str | Path,
+    progress: bool = True,
+    case_ids: Sequence[str] | None = None,
+    missing: str = "error",
+) -> pd.DataFrame:
+    """Score predicted label maps against the reference masks, one row per case.
+
+    Which cases: with ``case_ids=None``, every prediction file in ``prediction_dir`` (so a folder
+    holding the test split's predictions is scored against a data folder holding every case);
+    each must have a reference case with a mask. With ``case_ids``, exactly those cases: pass the
+    list you meant to predict (e.g. the test split) so that a prediction that failed or was never
+    written cannot silently leave the table, and the mean cannot look better than it is.
+
+    Args:
+        prediction_dir: folder of ``<CASE>.nii.gz`` label maps (BraTS submission format).
+        reference_dir: a BraTS folder (any layout :func:`brats_tutorial.discovery.find_cases`
+            reads).
+        progress: show a progress bar.
+        case_ids: the cases to score, or ``None`` for every prediction file.
+        missing: with ``case_ids``, what to do when one has no prediction file: ``"error"``
+            (default) raises; ``"empty"`` scores it as an all-background prediction, as the BraTS
+            challenge does with a missing segmentation (Dice 0, HD95 373.13 mm).
+
+    Returns:
+        The per-case table: index ``Case`` (sorted), float columns as :func:`evaluate_case`.
+
+    Raises:
+        BratsDataError: if ``prediction_dir`` is not a folder or holds no prediction
+            (``case_ids=None``); a case to score has no reference mask, or no prediction (with
+            ``missing="error"``); a prediction file is unreadable, holds labels other than
+            {0, 1, 2, 4}, or differs in shape from its reference.
+    """
+    if missing not in ("error", "empty"):
+        raise ValueError(f"missing must be 'error' or 'empty', got {missing!r}")
+    prediction_dir = Path(prediction_dir).expanduser()
+    if not prediction_dir.is_dir():
+        raise BratsDataError(prediction_dir, "prediction folder does not exist")
+    predictions = _prediction_files(prediction_dir)
+    if case_ids is None:
+        if not predictions:
+            raise BratsDataError(
+                prediction_dir, "no prediction files (expected <CASE>.nii.gz, one per case)"
+            )
+        wanted = sorted(predictions)
+    else:
+        wanted = sorted(set(case_ids))
+    masks = {case.case_id: case.mask for case in find_cases(reference_dir) if case.has_mask}
+    without_reference = [case_id for case_id in wanted if case_id not in masks]
+    if without_reference:
+        raise BratsDataError(
+            reference_dir,
+            f"no reference mask for {len(without_reference)} case(s) to score: "
+            f"{_first_few(without_reference)}",
+        )
+    absent = [case_id for case_id in wanted if case_id not in predictions]
+    if absent and missing == "error":
+        raise BratsDataError(
+            prediction_dir,
+            f"no prediction for {len(absent)} of {len(wanted)} case(s): {_first_few(absent)} "
+            f"(expected <CASE>.nii.gz; pass missing='empty' to score them as empty predictions)",
+        )
+
+    rows = []
+    for case_id in tqdm(wanted, desc="evaluating", unit="case", disable=not progress):
+        reference = load_volume(masks[case_id], is_mask=True)
+        if case_id in predictions:
+            prediction_path = predictions[case_id]
+            prediction_labels = load_volume(prediction_path, is_mask=True).data
+            if prediction_labels.shape != reference.data.shape:
+                raise BratsDataError(
+                    prediction_path,
+                    f"shape {prediction_labels.shape} differs from the reference "
+                    f"{reference.path.name} {reference.data.shape}",
+                )
+        else:
+            prediction_labels = np.zeros_like(reference.data)
+        rows.append(evaluate_case(prediction_labels, reference.data, reference.spacing, case_id))
+    return pd.DataFrame.from_records(rows).set_index(CASE_COLUMN)
+
+
+def _first_few(case_ids: list[str], count: int = 5) -> str:
+    return ", ".join(case_ids[:count]) + (" ..." if len(case_ids) > count else "")
+
+
+def _metric_columns(per_case: pd.DataFrame) -> pd.DataFrame:
+    if CASE_COLUMN in per_case.columns:
+        per_case = per_case.set_index(CASE_COLUMN)
+    return per_case.select_dtypes(include="number")
+
+
+def summarise(per_case: pd.DataFrame) -> pd.DataFrame:
+    """Summary rows of the BraTS ranking sheet.
+
+    Args:
+        per_case: the per-case table of :func:`evaluate_folder` (or any table of numeric metric
+            columns; a ``Case`` column, if present, is not a metric).
+
+    Returns:
+        Rows ``Mean``, ``StdDev`` (sample standard deviation, ``ddof=1``; NaN for one case),
+        ``Median``, ``25quantile``, ``75quantile`` (linear interpolation), one column per metric.
+        NaN values are skipped.
+    """
+    metrics = _metric_columns(per_case)
+    summary = pd.DataFrame(
+        [
+            metrics.mean(),
+            metrics.std(ddof=1),
+            metrics.median(),
+            metrics.quantile(0.25),
+            metrics.quantile(0.75),
+        ],
+        index=list(SUMMARY_ROWS),
+    )
+    return summary.rename_axis(CASE_COLUMN)
+
+
+def save_scores_csv(per_case: pd.DataFrame, path: str | Path) -> None:
+    """Write the per-case rows, then the summary rows, as the BraTS ranking sheet does.
+
+    The first column is ``Case``: case ids, then ``Mean``, ``StdDev``, ``Median``,
+    ``25quantile``, ``75quantile``. Written atomically (temporary file, then rename).
+
+    Args:
+        per_case: the per-case table of :func:`evaluate_folder`.
+        path: the ``.csv`` file to write; its folder is created if missing.
+    """
+    metrics = _metric_columns(per_case).rename_axis(CASE_COLUMN)
+    sheet = pd.concat([metrics, summarise(metrics)]).rename_axis(CASE_COLUMN)
+    with atomic_path(path, suffix=".csv") as temporary:
+        sheet.to_csv(temporary)
+
+
+def scores_table(per_case: pd.DataFrame) -> pd.DataFrame:
+    """Mean region scores as a region x metric table, for display.
+
+    Args:
+        per_case: the per-case table of :func:`evaluate_folder`.
+
+    Returns:
+        Rows ``WT``, ``TC``, ``ET``; columns ``Dice``, ``Sensitivity``, ``Specificity``,
+        ``HD95`` (mm); each value the mean over cases.
+    """
+    means = _metric_columns(per_case).mean()
+    table = pd.DataFrame(
+        [[means[f"{metric}_{region}"] for metric in REGION_METRICS] for region in REGIONS],
+        index=list(REGIONS),
+        columns=list(REGION_METRICS),
+    )
+    return table.rename_axis("Region")
+
