@@ -1,0 +1,179 @@
+"""The built book as a reader sees it, in headless Chromium.
+
+Build the book first (``jupyter-book build . -W -n --keep-going``, which executes every
+chapter). These tests then open ``_build/html/index.html`` and every page of ``_toc.yml`` in
+Chromium (see ``browser_check.py``) and check that each page shows its title, that every figure
+loaded and is not blank, that notebook pages carry a Colab button to their own notebook, and that
+no executed cell shows an error.
+
+Without a build or without Chromium the tests skip; with ``BRATS_REQUIRE_BOOK=1`` (CI after the
+book build) they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import matplotlib.image
+import numpy as np
+import pytest
+import yaml
+
+from browser_check import (
+    HTML_DIR,
+    REPOSITORY_ROOT,
+    PageReport,
+    TocPage,
+    find_chromium,
+    inspect_pages,
+    read_toc,
+    source_title,
+)
+
+REQUIRE_BOOK_ENV = "BRATS_REQUIRE_BOOK"
+TOC_PAGES = read_toc()
+NOTEBOOK_PAGES = [page for page in TOC_PAGES if page.is_notebook]
+#: A figure counts as blank when fewer than this share of its pixels differ from its most
+#: common colour (a matplotlib figure with axes, labels and one line is well above 1 %).
+MIN_FRACTION_OFF_BACKGROUND = 0.01
+#: JavaScript errors that come with jupyter-book 1.0.4 itself: its sphinx-thebe and
+#: sphinx-togglebutton set-up scripts are written twice into every page, so the second
+#: ``const THEBE_JS_URL`` is a redeclaration. Thebe is off in this book; nothing breaks.
+KNOWN_UPSTREAM_JS_ERRORS = (re.compile(r"Identifier 'THEBE_JS_URL' has already been declared"),)
+ERROR_TEXT_PATTERN = re.compile(r"Traceback|\b[A-Z][A-Za-z]*Error\b")
+
+
+def page_id(page: TocPage) -> str:
+    return page.entry
+
+
+def skip_or_fail(reason: str) -> None:
+    if os.environ.get(REQUIRE_BOOK_ENV) == "1":
+        pytest.fail(f"{reason} ({REQUIRE_BOOK_ENV}=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def reports() -> dict[str, PageReport]:
+    """Reports of ``index.html`` and of every toc page, from one browser session."""
+    if not (HTML_DIR / "index.html").is_file():
+        skip_or_fail(f"no built book at {HTML_DIR}: run `jupyter-book build .` first")
+    chromium = find_chromium()
+    if chromium is None:
+        skip_or_fail("no Chromium executable (Debian package `chromium`, or set BRATS_CHROMIUM)")
+    missing = [page.html_path for page in TOC_PAGES if not (HTML_DIR / page.html_path).is_file()]
+    if missing:
+        pytest.fail(f"the build lacks {missing}: rebuild the book after changing _toc.yml")
+    root_page = TOC_PAGES[0].html_path
+    pages = ["index.html"] + [page.html_path for page in TOC_PAGES]
+    return inspect_pages(HTML_DIR, pages, chromium, redirects={"index.html": root_page})
+
+
+def expected_colab_url(page: TocPage) -> str:
+    """Colab link of a notebook page, built from _config.yml as Colab expects it."""
+    config = yaml.safe_load((REPOSITORY_ROOT / "_config.yml").read_text(encoding="utf-8"))
+    owner, repository = urlsplit(config["repository"]["url"]).path.strip("/").split("/")[:2]
+    book_path = str(config["repository"].get("path_to_book") or "").strip("/")
+    notebook = f"{book_path}/{page.entry}.ipynb" if book_path else f"{page.entry}.ipynb"
+    colab = config["launch_buttons"]["colab_url"].rstrip("/")
+    branch = config["repository"]["branch"]
+    return f"{colab}/github/{owner}/{repository}/blob/{branch}/{notebook}"
+
+
+def local_file(html_dir: Path, url: str) -> Path:
+    """The file under ``html_dir`` that a URL of the local server points to."""
+    return html_dir / unquote(urlsplit(url).path).lstrip("/")
+
+
+def test_index_opens_the_root_page(reports: dict[str, PageReport]) -> None:
+    report = reports["index.html"]
+    assert report.url.endswith("/" + TOC_PAGES[0].html_path), report.url
+    assert report.h1 == source_title(TOC_PAGES[0].source)
+
+
+@pytest.mark.parametrize("page", TOC_PAGES, ids=page_id)
+def test_page_shows_its_title(page: TocPage, reports: dict[str, PageReport]) -> None:
+    report = reports[page.html_path]
+    title = source_title(page.source)
+    assert title, f"{page.source} has no '# title'"
+    assert report.h1 == title
+    assert report.title.startswith(title)
+
+
+@pytest.mark.parametrize("page", TOC_PAGES, ids=page_id)
+def test_every_image_loads(page: TocPage, reports: dict[str, PageReport]) -> None:
+    broken = [image.src for image in reports[page.html_path].images if not image.loaded]
+    assert not broken, f"images that did not load: {broken}"
+
+
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES, ids=page_id)
+def test_notebook_page_shows_figures_that_are_not_blank(
+    page: TocPage, reports: dict[str, PageReport]
+) -> None:
+    figures = [image for image in reports[page.html_path].images if image.in_cell_output]
+    assert figures, "no figure in the executed cells' outputs"
+    for figure in figures:
+        assert figure.loaded, figure.src
+        assert figure.fraction_off_dominant >= MIN_FRACTION_OFF_BACKGROUND, (
+            f"{figure.src} looks blank in the browser "
+            f"({figure.fraction_off_dominant:.4f} of pixels off the background)"
+        )
+        # Independently of the browser: the file itself decodes to an image that is not uniform.
+        path = local_file(HTML_DIR, figure.src)
+        assert path.is_file(), path
+        if path.suffix.lower() == ".png":
+            pixels = matplotlib.image.imread(path)
+            assert pixels.shape[:2] == (figure.natural_height, figure.natural_width)
+            assert float(np.ptp(pixels[..., :3])) > 0.0, f"{path.name} is one flat colour"
+
+
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES, ids=page_id)
+def test_notebook_page_has_a_colab_button_to_its_notebook(
+    page: TocPage, reports: dict[str, PageReport]
+) -> None:
+    colab_links = [link for link in reports[page.html_path].links if "colab.research" in link]
+    assert expected_colab_url(page) in colab_links, f"Colab links on the page: {colab_links}"
+
+
+@pytest.mark.parametrize("page", TOC_PAGES, ids=page_id)
+def test_solutions_are_folded(page: TocPage, reports: dict[str, PageReport]) -> None:
+    """Solutions (``:class: dropdown``) start folded: students open them when they choose."""
+    for solution in reports[page.html_path].solutions:
+        assert solution.folded, f"solution {solution.element_id} is not a folded dropdown"
+        assert not solution.content_shown, f"solution {solution.element_id} shows its content"
+
+
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES, ids=page_id)
+def test_notebook_page_has_a_solution(page: TocPage, reports: dict[str, PageReport]) -> None:
+    assert reports[page.html_path].solutions, "no rendered solution (sphinx-exercise)"
+
+
+@pytest.mark.parametrize("page", TOC_PAGES, ids=page_id)
+def test_no_cell_shows_an_error(page: TocPage, reports: dict[str, PageReport]) -> None:
+    """No traceback or error output, and no stderr that reports an error.
+
+    Cells tagged ``raises-exception`` (an error shown on purpose) are exempt.
+    """
+    for output in reports[page.html_path].outputs:
+        if output.expected_by_tag:
+            continue
+        assert not {"traceback", "error"} & set(output.classes), output.text[:500]
+        if "stderr" in output.classes:
+            assert not ERROR_TEXT_PATTERN.search(output.text), output.text[:500]
+
+
+@pytest.mark.parametrize("page", TOC_PAGES, ids=page_id)
+def test_page_has_no_javascript_errors_or_missing_files(
+    page: TocPage, reports: dict[str, PageReport]
+) -> None:
+    report = reports[page.html_path]
+    unexpected = [
+        message
+        for message in report.javascript_exceptions
+        if not any(pattern.search(message) for pattern in KNOWN_UPSTREAM_JS_ERRORS)
+    ]
+    assert not unexpected, unexpected
+    assert not report.failed_local_requests, report.failed_local_requests
