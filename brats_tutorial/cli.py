@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 from .constants import DEFAULT_MODALITIES, IMAGE_SIZE, MODALITIES, SLICE_COUNT, SLICE_START
@@ -27,30 +26,16 @@ SETTINGS_FILE = "preprocessing.json"
 
 def _settings_from_args(args: argparse.Namespace):
     from .preprocessing import PreprocessingSettings
+    from .profiles import get_profile
 
+    image_size = args.image_size or get_profile(getattr(args, "profile", None)).image_size
     return PreprocessingSettings(
         slice_start=args.slice_start,
         slice_count=args.slice_count,
         modalities=tuple(args.modalities),
         normalisation=args.normalisation,
-        image_size=args.image_size,
+        image_size=image_size,
     )
-
-
-def settings_to_json(settings) -> dict:
-    """A JSON-ready dict of preprocessing settings."""
-    data = asdict(settings)
-    data["modalities"] = list(data["modalities"])
-    return data
-
-
-def settings_from_json(data: dict):
-    """Preprocessing settings from :func:`settings_to_json`'s dict."""
-    from .preprocessing import PreprocessingSettings
-
-    data = dict(data)
-    data["modalities"] = tuple(data["modalities"])
-    return PreprocessingSettings(**data)
 
 
 def _add_preprocessing_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,7 +44,7 @@ def _add_preprocessing_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--slice-count", type=int, default=SLICE_COUNT, help="number of axial slices (default %(default)s)")
     group.add_argument("--modalities", nargs="+", choices=MODALITIES, default=list(DEFAULT_MODALITIES), help="input channels (default: %(default)s)")
     group.add_argument("--normalisation", choices=("zscore", "max"), default="zscore", help="intensity normalisation (default %(default)s)")
-    group.add_argument("--image-size", type=int, default=IMAGE_SIZE, help="in-plane size after resizing (default %(default)s)")
+    group.add_argument("--image-size", type=int, default=None, help=f"in-plane size after resizing (default: the profile's; {IMAGE_SIZE} in the full profile)")
 
 
 def _command_synthetic(args: argparse.Namespace) -> int:
@@ -107,7 +92,7 @@ def _command_train(args: argparse.Namespace) -> int:
         save_split(split_path, split)
     print(f"patients: {len(split.train)} train, {len(split.validation)} validation, {len(split.test)} test ({split_path})")
     info = build_cache(args.data_dir, args.cache_dir, settings, case_ids=split.train + split.validation + split.test, progress=True)
-    save_json_atomic(run_dir / SETTINGS_FILE, settings_to_json(settings))
+    save_json_atomic(run_dir / SETTINGS_FILE, settings.to_dict())
     overrides = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size, "model_preset": args.preset, "seed": args.seed, "backup_dir": args.backup_dir}.items() if v is not None}
     config = TrainingConfig.from_profile(profile, run_dir, **overrides)
     result = train(config, info.cache_dir, split, verbose=2)
@@ -126,7 +111,9 @@ def _command_predict(args: argparse.Namespace) -> int:
     for needed in (model_path, settings_path):
         if not needed.exists():
             raise BratsDataError(needed, "not found: is this the folder `brats-tutorial train` wrote?")
-    settings = settings_from_json(json.loads(settings_path.read_text()))
+    from .preprocessing import PreprocessingSettings
+
+    settings = PreprocessingSettings.from_dict(json.loads(settings_path.read_text()))
     case_ids = None
     if args.split != "all":
         case_ids = getattr(load_split(run_dir / SPLIT_FILE), args.split)

@@ -82,7 +82,7 @@ def prepare_training_data(
     Returns:
         ``(cache_info, split)``.
     """
-    settings = settings or PreprocessingSettings()
+    settings = settings or data.profile.preprocessing_settings()
     case_ids = [c.case_id for c in data.labelled_cases]
     split_path = data.work_dir / f"split_n{len(case_ids)}_seed{seed}.json"
     if split_path.exists():

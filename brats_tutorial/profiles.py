@@ -26,6 +26,10 @@ class Profile:
         epochs: training epochs.
         batch_size: slices per batch.
         learning_rate: initial learning rate (cosine decay to zero over the run).
+        image_size: in-plane size the slices are resized to. The full profile uses the original
+            notebook's 128 x 128; the quick profile uses 64 x 64, which trains about 4-5 times
+            faster on a CPU (measured on this project's 2-core machine) and is enough for the
+            synthetic data.
     """
 
     name: str
@@ -35,6 +39,13 @@ class Profile:
     epochs: int
     batch_size: int
     learning_rate: float
+    image_size: int
+
+    def preprocessing_settings(self, **overrides):
+        """The default :class:`~brats_tutorial.preprocessing.PreprocessingSettings` of this profile."""
+        from .preprocessing import PreprocessingSettings
+
+        return PreprocessingSettings(**{"image_size": self.image_size, **overrides})
 
 
 PROFILES: dict[str, Profile] = {
@@ -46,6 +57,7 @@ PROFILES: dict[str, Profile] = {
         epochs=4,
         batch_size=16,
         learning_rate=3e-3,
+        image_size=64,
     ),
     "full": Profile(
         name="full",
@@ -55,6 +67,7 @@ PROFILES: dict[str, Profile] = {
         epochs=40,
         batch_size=32,
         learning_rate=1e-3,
+        image_size=128,
     ),
 }
 

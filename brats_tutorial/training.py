@@ -309,6 +309,7 @@ def train(
         validation_data=validation_data,
         epochs=config.epochs,
         callbacks=all_callbacks,
+        shuffle=False,  # the pipelines shuffle (by slice, reproducibly from the seed)
         verbose=verbose,
     )
     return TrainingResult(
