@@ -35,6 +35,11 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(handle)
     temporary_path = Path(temporary)
+    # mkstemp creates the file readable by its owner only; give it the permissions an ordinary
+    # new file would get (0666 less the umask).
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary_path, 0o666 & ~umask)
     try:
         yield temporary_path
         os.replace(temporary_path, path)
