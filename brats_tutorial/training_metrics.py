@@ -1,0 +1,219 @@
+"""Metrics reported during training: Dice, sensitivity and specificity of the BraTS regions.
+
+Each metric is a stateful ``keras.metrics.Metric`` that accumulates pixel counts (true and false
+positives and negatives) over the whole epoch and computes the ratio at the end, so the value is
+the Dice of the epoch's pixels, not an average of per-batch values. The predicted class of a
+pixel is the argmax of the softmax output; the reference class is the argmax of a one-hot
+``y_true`` or an integer ``y_true`` directly. Regions (whole tumour WT, tumour core TC,
+enhancing tumour ET) are sets of classes from :data:`brats_tutorial.constants.REGION_CLASSES`.
+
+Conventions when a ratio has nothing to count:
+
+- Dice = 1 when the region is empty in both reference and prediction;
+- sensitivity = 1 when the reference region is empty (nothing to miss);
+- specificity = 1 when the reference region covers every pixel (nothing to reject).
+
+Counts are float32 variables like Keras's own confusion metrics: exact up to 2**24 pixels per
+count, then rounded with a relative error near 1e-7, negligible for these ratios.
+
+The metric classes and functions are registered with Keras's serialisation, so a model compiled
+with them saves and loads once this module is imported.
+
+The ``original_*`` functions rewrite the original notebook's Keras-backend metrics in
+``keras.ops`` for the comparison chapter; they mix all channels, background included.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from .constants import REGION_CLASSES, REGIONS
+
+
+def _to_class_indices(y_true, y_pred):
+    """Class index per pixel for reference and prediction.
+
+    Args:
+        y_true: one-hot ``(B, H, W, K)``, or integer ``(B, H, W)`` or ``(B, H, W, 1)``.
+        y_pred: probabilities ``(B, H, W, K)``.
+
+    Returns:
+        two int32 tensors ``(B, H, W)``.
+    """
+    predicted = ops.cast(ops.argmax(y_pred, axis=-1), "int32")
+    if len(y_true.shape) == len(y_pred.shape):
+        if y_true.shape[-1] == 1:
+            reference = ops.squeeze(y_true, axis=-1)
+        else:
+            reference = ops.argmax(y_true, axis=-1)
+    else:
+        reference = y_true
+    return ops.cast(reference, "int32"), predicted
+
+
+def _in_region(classes, region: str):
+    """Boolean tensor: is each pixel's class in ``region``?"""
+    members = [ops.equal(classes, class_index) for class_index in REGION_CLASSES[region]]
+    result = members[0]
+    for member in members[1:]:
+        result = ops.logical_or(result, member)
+    return result
+
+
+class _RegionCounts(keras.metrics.Metric):
+    """Accumulates true/false positives/negatives of one region; subclasses give the ratio."""
+
+    kind: str = ""
+
+    def __init__(self, region: str, name: str | None = None, dtype: str | None = None) -> None:
+        if region not in REGION_CLASSES:
+            raise ValueError(f"unknown region {region!r}; choose one of {list(REGIONS)}")
+        super().__init__(name=name or f"{self.kind}_{region}", dtype=dtype or "float32")
+        self.region = region
+        self.true_positives = self.add_variable(
+            shape=(), initializer="zeros", dtype="float32", name="true_positives"
+        )
+        self.false_positives = self.add_variable(
+            shape=(), initializer="zeros", dtype="float32", name="false_positives"
+        )
+        self.false_negatives = self.add_variable(
+            shape=(), initializer="zeros", dtype="float32", name="false_negatives"
+        )
+        self.true_negatives = self.add_variable(
+            shape=(), initializer="zeros", dtype="float32", name="true_negatives"
+        )
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """Add the counts of one batch.
+
+        Args:
+            y_true: one-hot ``(B, H, W, K)`` or integer class indices ``(B, H, W)``.
+            y_pred: probabilities ``(B, H, W, K)``.
+            sample_weight: not supported (must be ``None``).
+        """
+        if sample_weight is not None:
+            raise NotImplementedError(f"{self.name} does not support sample_weight")
+        y_true = ops.convert_to_tensor(y_true)
+        y_pred = ops.convert_to_tensor(y_pred)
+        reference, predicted = _to_class_indices(y_true, y_pred)
+        in_reference = _in_region(reference, self.region)
+        in_prediction = _in_region(predicted, self.region)
+
+        def count(condition):
+            return ops.sum(ops.cast(condition, "float32"))
+
+        not_reference = ops.logical_not(in_reference)
+        not_prediction = ops.logical_not(in_prediction)
+        self.true_positives.assign_add(count(ops.logical_and(in_reference, in_prediction)))
+        self.false_positives.assign_add(count(ops.logical_and(not_reference, in_prediction)))
+        self.false_negatives.assign_add(count(ops.logical_and(in_reference, not_prediction)))
+        self.true_negatives.assign_add(count(ops.logical_and(not_reference, not_prediction)))
+
+    def reset_state(self) -> None:
+        for variable in (
+            self.true_positives,
+            self.false_positives,
+            self.false_negatives,
+            self.true_negatives,
+        ):
+            variable.assign(ops.zeros((), dtype="float32"))
+
+    def get_config(self) -> dict:
+        return {"region": self.region, "name": self.name, "dtype": self.dtype}
+
+
+def _ratio_or_one(numerator, denominator):
+    """``numerator / denominator``, and 1 where the denominator is 0."""
+    safe = ops.where(denominator > 0, denominator, ops.ones_like(denominator))
+    return ops.where(denominator > 0, numerator / safe, ops.ones_like(denominator))
+
+
+@keras.saving.register_keras_serializable(package="brats_tutorial")
+class RegionDice(_RegionCounts):
+    """Dice ``2 TP / (2 TP + FP + FN)`` of a region over the epoch; named ``dice_<region>``.
+
+    1 when the region is empty in both reference and prediction.
+    """
+
+    kind = "dice"
+
+    def result(self):
+        numerator = 2.0 * self.true_positives
+        return _ratio_or_one(numerator, numerator + self.false_positives + self.false_negatives)
+
+
+@keras.saving.register_keras_serializable(package="brats_tutorial")
+class RegionSensitivity(_RegionCounts):
+    """Sensitivity (recall) ``TP / (TP + FN)`` of a region; named ``sensitivity_<region>``.
+
+    1 when the reference region is empty.
+    """
+
+    kind = "sensitivity"
+
+    def result(self):
+        return _ratio_or_one(self.true_positives, self.true_positives + self.false_negatives)
+
+
+@keras.saving.register_keras_serializable(package="brats_tutorial")
+class RegionSpecificity(_RegionCounts):
+    """Specificity ``TN / (TN + FP)`` of a region; named ``specificity_<region>``.
+
+    1 when the reference region covers every pixel.
+    """
+
+    kind = "specificity"
+
+    def result(self):
+        return _ratio_or_one(self.true_negatives, self.true_negatives + self.false_positives)
+
+
+def region_metrics() -> list[keras.metrics.Metric]:
+    """The nine training metrics: Dice, then sensitivity, then specificity of WT, TC and ET."""
+    metrics: list[keras.metrics.Metric] = []
+    for metric_class in (RegionDice, RegionSensitivity, RegionSpecificity):
+        metrics.extend(metric_class(region) for region in REGIONS)
+    return metrics
+
+
+@keras.saving.register_keras_serializable(package="brats_tutorial")
+def original_sensitivity(y_true, y_pred):
+    """The original notebook's ``sensitivity``, over all channels, background included.
+
+    ``sum(round(clip(y_true * y_pred, 0, 1))) / (sum(round(clip(y_true, 0, 1))) + epsilon)``.
+    Since the background channel holds most pixels, this is close to the background's recall.
+
+    Args:
+        y_true: one-hot float ``(B, H, W, K)``.
+        y_pred: probabilities float ``(B, H, W, K)``.
+
+    Returns:
+        float32 scalar.
+    """
+    y_true = ops.cast(y_true, "float32")
+    y_pred = ops.cast(y_pred, "float32")
+    true_positives = ops.sum(ops.round(ops.clip(y_true * y_pred, 0.0, 1.0)))
+    possible_positives = ops.sum(ops.round(ops.clip(y_true, 0.0, 1.0)))
+    return true_positives / (possible_positives + keras.config.epsilon())
+
+
+@keras.saving.register_keras_serializable(package="brats_tutorial")
+def original_specificity(y_true, y_pred):
+    """The original notebook's ``specificity``, over all channels, background included.
+
+    ``sum(round(clip((1 - y_true) * (1 - y_pred), 0, 1))) /
+    (sum(round(clip(1 - y_true, 0, 1))) + epsilon)``.
+
+    Args:
+        y_true: one-hot float ``(B, H, W, K)``.
+        y_pred: probabilities float ``(B, H, W, K)``.
+
+    Returns:
+        float32 scalar.
+    """
+    y_true = ops.cast(y_true, "float32")
+    y_pred = ops.cast(y_pred, "float32")
+    true_negatives = ops.sum(ops.round(ops.clip((1.0 - y_true) * (1.0 - y_pred), 0.0, 1.0)))
+    possible_negatives = ops.sum(ops.round(ops.clip(1.0 - y_true, 0.0, 1.0)))
+    return true_negatives / (possible_negatives + keras.config.epsilon())
