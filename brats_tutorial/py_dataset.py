@@ -1,0 +1,116 @@
+"""A backend-agnostic input pipeline: ``keras.utils.PyDataset`` over cached slices, NumPy only.
+
+Works with ``model.fit`` under every Keras backend (TensorFlow, JAX, PyTorch). It does the
+same work as :func:`brats_tutorial.tf_data.make_tf_dataset`, one batch per ``__getitem__``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+import numpy as np
+
+from .constants import NUM_CLASSES
+
+
+class SliceDataset(keras.utils.PyDataset):
+    """Batches of (images, masks) from in-memory (or memory-mapped) slices.
+
+    Each epoch visits every slice exactly once; with ``shuffle`` the order is new each epoch
+    (``on_epoch_end`` draws it), reproducible from ``seed``. Random flips depend only on
+    (seed, epoch, batch index), so they are the same whichever worker builds a batch.
+
+    Args:
+        images: float16 or float32 (N, H, W, C).
+        classes: uint8 (N, H, W), class indices {0, ..., num_classes - 1}.
+        batch_size: slices per batch; the last batch may be smaller.
+        shuffle: reshuffle the slices every epoch.
+        augment: flip each slice left-right (the x axis, axis 1) with probability 1/2, image
+            and mask together.
+        one_hot: masks as float32 one-hot (B, H, W, num_classes); else uint8 (B, H, W).
+        seed: seed of the shuffles and flips.
+        num_classes: length of the one-hot vectors.
+        **kwargs: passed to ``keras.utils.PyDataset`` (``workers``, ``use_multiprocessing``,
+            ``max_queue_size``). Threads (the default) share the epoch counter; with
+            ``use_multiprocessing=True`` each process keeps its own copy.
+
+    Batches: ``(images float32 (B, H, W, C), masks)``.
+    """
+
+    def __init__(
+        self,
+        images: np.ndarray,
+        classes: np.ndarray,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        augment: bool = False,
+        one_hot: bool = True,
+        seed: int = 0,
+        num_classes: int = NUM_CLASSES,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if images.ndim != 4:
+            raise ValueError(f"images must be (N, H, W, C), got shape {images.shape}")
+        if classes.ndim != 3 or classes.shape != images.shape[:3]:
+            raise ValueError(
+                f"classes must be (N, H, W) matching images {images.shape}, got {classes.shape}"
+            )
+        if images.shape[0] == 0:
+            raise ValueError("no slices: images is empty")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.images = images
+        self.classes = classes
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.augment = augment
+        self.one_hot = one_hot
+        self.seed = int(seed)
+        self.num_classes = int(num_classes)
+        self.epoch = 0
+        self.order = self._order_for_epoch(0)
+
+    def _order_for_epoch(self, epoch: int) -> np.ndarray:
+        """int64 (N,): the slice order of an epoch."""
+        count = self.images.shape[0]
+        if not self.shuffle:
+            return np.arange(count)
+        return np.random.default_rng([self.seed, epoch]).permutation(count)
+
+    def __len__(self) -> int:
+        """Number of batches per epoch."""
+        return math.ceil(self.images.shape[0] / self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Batch ``index`` of the current epoch.
+
+        Returns:
+            ``(images float32 (B, H, W, C), masks)``: float32 one-hot (B, H, W, num_classes)
+            or uint8 class indices (B, H, W).
+        """
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch {index} out of range 0..{len(self) - 1}")
+        batch_indices = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        # Fancy indexing copies: the flips below never touch the stored arrays.
+        batch_images = np.asarray(self.images[batch_indices])  # stored dtype, e.g. float16
+        batch_classes = np.asarray(self.classes[batch_indices], dtype=np.uint8)
+        if self.augment:
+            rng = np.random.default_rng([self.seed, self.epoch, index, 1])
+            flips = rng.random(len(batch_indices)) < 0.5
+            batch_images[flips] = batch_images[flips, ::-1]  # before the cast: fewer bytes
+            batch_classes[flips] = batch_classes[flips, ::-1]
+        batch_images = batch_images.astype(np.float32, copy=False)
+        if not self.one_hot:
+            return batch_images, batch_classes
+        masks = np.zeros((*batch_classes.shape, self.num_classes), dtype=np.float32)
+        for class_index in range(self.num_classes):
+            masks[..., class_index] = batch_classes == class_index
+        return batch_images, masks
+
+    def on_epoch_end(self) -> None:
+        """Move to the next epoch: new order (when shuffling) and new flips."""
+        self.epoch += 1
+        self.order = self._order_for_epoch(self.epoch)
