@@ -8,7 +8,7 @@ Resolution order for the data folder, used by every chapter and the command line
 3. a synthetic BraTS-like data set generated on the spot into the work folder.
 
 The work folder (synthetic data, caches, checkpoints) is ``BRATS_WORK_DIR`` when set, else
-``brats_tutorial`` in the system's temporary folder.
+``brats_tutorial_work`` in the system's temporary folder.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def sample_dir() -> Path | None:
 def default_work_dir() -> Path:
     """Folder for generated data, caches and checkpoints (created if missing)."""
     work_dir = Path(
-        os.environ.get(WORK_DIR_ENV) or Path(tempfile.gettempdir()) / "brats_tutorial"
+        os.environ.get(WORK_DIR_ENV) or Path(tempfile.gettempdir()) / "brats_tutorial_work"
     ).expanduser()
     work_dir.mkdir(parents=True, exist_ok=True)
     return work_dir
