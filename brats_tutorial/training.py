@@ -180,18 +180,24 @@ class AtomicCheckpoints(keras.callbacks.Callback):
 
 
 def _make_pipeline(
-    kind: str, images: np.ndarray, classes: np.ndarray, batch_size: int, training: bool, seed: int
+    kind: str,
+    images: np.ndarray,
+    classes: np.ndarray,
+    batch_size: int,
+    training: bool,
+    seed: int,
+    augment: bool = False,
 ):
     if kind == "tf_data":
         from .tf_data import make_tf_dataset
 
         return make_tf_dataset(
-            images, classes, batch_size=batch_size, shuffle=training, augment=training, seed=seed
+            images, classes, batch_size=batch_size, shuffle=training, augment=augment, seed=seed
         )
     from .py_dataset import SliceDataset
 
     return SliceDataset(
-        images, classes, batch_size=batch_size, shuffle=training, augment=training, seed=seed
+        images, classes, batch_size=batch_size, shuffle=training, augment=augment, seed=seed
     )
 
 
@@ -292,7 +298,8 @@ def train(
         model = build_and_compile()
 
     train_data = _make_pipeline(
-        pipeline, train_images, train_classes, global_batch, training=True, seed=config.seed
+        pipeline, train_images, train_classes, global_batch, training=True, seed=config.seed,
+        augment=config.augment,
     )
     validation_data = _make_pipeline(
         pipeline, validation_images, validation_classes, global_batch, training=False,
