@@ -605,7 +605,8 @@ def plot_axial_extent(
     """
     table = _extent_table(extents, case_ids, first_column, last_column)
     window_first, window_last = SLICE_START, SLICE_START + SLICE_COUNT - 1
-    figure, ax = _new_ax(ax, (7.0, 1.2 + 0.28 * len(table)))
+    # One bar row per case, capped so that hundreds of real cases still fit on a page.
+    figure, ax = _new_ax(ax, (7.0, min(1.2 + 0.28 * len(table), 9.0)))
     has_tumour = table["first"].notna() & table["last"].notna()
     outside = has_tumour & ((table["first"] < window_first) | (table["last"] > window_last))
     ax.axvspan(window_first - 0.5, window_last + 0.5, color="#DDDDDD", zorder=0,
@@ -619,7 +620,8 @@ def plot_axial_extent(
         if len(rows):
             ax.barh(positions[selection.to_numpy()], rows["last"] - rows["first"] + 1,
                     left=rows["first"] - 0.5, height=0.7, color=colour, label=label, zorder=2)
-    ax.set_yticks(positions, table["case_id"], fontsize="x-small")
+    if len(table) <= 40:
+        ax.set_yticks(positions, table["case_id"], fontsize="x-small")
     ax.invert_yaxis()
     ax.set_xlabel("axial slice index (inclusive)")
     ax.set_ylabel("case")
