@@ -126,7 +126,12 @@ def _command_predict(args: argparse.Namespace) -> int:
 def _command_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate_folder, save_scores_csv, scores_table
 
-    per_case = evaluate_folder(args.predictions_dir, args.data_dir)
+    case_ids = None
+    if args.run_dir is not None:
+        from .splits import load_split
+
+        case_ids = list(getattr(load_split(Path(args.run_dir) / SPLIT_FILE), args.split))
+    per_case = evaluate_folder(args.predictions_dir, args.data_dir, case_ids=case_ids, missing=args.missing)
     csv_path = Path(args.csv) if args.csv else Path(args.predictions_dir).parent / "scores.csv"
     save_scores_csv(per_case, csv_path)
     print(scores_table(per_case).to_string(float_format=lambda v: f"{v:.3f}"))
@@ -180,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="per-patient 3D metrics and BraTS-style summary", description="Dice, sensitivity, specificity and HD95 for WT, TC, ET per patient; summary rows as in the BraTS ranking sheet.")
     evaluate.add_argument("predictions_dir", type=Path)
     evaluate.add_argument("data_dir", type=Path)
+    evaluate.add_argument("--run-dir", type=Path, default=None, help="score exactly the patients of RUN_DIR/split.json's --split (a missing prediction then counts, see --missing)")
+    evaluate.add_argument("--split", choices=("train", "validation", "test"), default="test", help="with --run-dir: which patients (default %(default)s)")
+    evaluate.add_argument("--missing", choices=("error", "empty"), default="error", help="with --run-dir: a missing prediction is an error, or scored as all background as BraTS does (default %(default)s)")
     evaluate.add_argument("--csv", default=None, help="output CSV (default: scores.csv beside PREDICTIONS_DIR)")
     evaluate.set_defaults(handler=_command_evaluate)
     return parser

@@ -54,7 +54,8 @@ def test_end_to_end_on_synthetic_data(tmp_path, capsys):
     assert [p.name for p in written] == [f"{case}.nii.gz" for case in sorted(split["test"])]
     labels = np.asanyarray(nib.load(written[0]).dataobj)
     assert labels.shape == (240, 240, 155) and set(np.unique(labels)) <= {0, 1, 2, 4}
-    assert main(["evaluate", str(predictions), str(data), "--csv", str(tmp_path / "scores.csv")]) == 0
+    assert main(["evaluate", str(predictions), str(data), "--csv", str(tmp_path / "scores.csv"),
+                 "--run-dir", str(run)]) == 0
     output = capsys.readouterr().out
     assert "Dice" in output and "HD95" in output
     scores = pd.read_csv(tmp_path / "scores.csv")
