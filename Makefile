@@ -7,7 +7,6 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Chapters run in the quick profile unless told otherwise.
 export BRATS_PROFILE ?= quick
-export MPLBACKEND ?= Agg
 # 3: TensorFlow 2.21 still prints INFO lines into notebook outputs at level 2.
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 

@@ -12,6 +12,9 @@ book build) they fail instead.
 
 from __future__ import annotations
 
+import base64
+import io
+
 import os
 import re
 from pathlib import Path
@@ -122,12 +125,19 @@ def test_notebook_page_shows_figures_that_are_not_blank(
             f"({figure.fraction_off_dominant:.4f} of pixels off the background)"
         )
         # Independently of the browser: the file itself decodes to an image that is not uniform.
-        path = local_file(HTML_DIR, figure.src)
-        assert path.is_file(), path
-        if path.suffix.lower() == ".png":
-            pixels = matplotlib.image.imread(path)
-            assert pixels.shape[:2] == (figure.natural_height, figure.natural_width)
-            assert float(np.ptp(pixels[..., :3])) > 0.0, f"{path.name} is one flat colour"
+        if figure.src.startswith("data:image/png;base64,"):
+            # Inline frames, e.g. of a JavaScript animation (matplotlib's to_jshtml).
+            source = io.BytesIO(base64.b64decode(figure.src.split(",", 1)[1]))
+            name = "inline PNG"
+        else:
+            path = local_file(HTML_DIR, figure.src)
+            assert path.is_file(), path
+            if path.suffix.lower() != ".png":
+                continue
+            source, name = path, path.name
+        pixels = matplotlib.image.imread(source, format="png")
+        assert pixels.shape[:2] == (figure.natural_height, figure.natural_width)
+        assert float(np.ptp(pixels[..., :3])) > 0.0, f"{name} is one flat colour"
 
 
 @pytest.mark.parametrize("page", NOTEBOOK_PAGES, ids=page_id)
