@@ -16,8 +16,8 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e ".[book,test]"
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[book,test]"
 	touch $(STAMP)
 
 book: $(STAMP)
@@ -34,7 +34,7 @@ test-jax: $(STAMP)
 		tests/test_training_metrics.py tests/test_device.py tests/test_training_jax.py
 
 test-notebooks: $(STAMP)
-	$(BIN)/python -m pytest --nbval-lax book --durations=10
+	$(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=600 book --durations=10
 
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/bench_input_pipeline.py
