@@ -71,3 +71,17 @@ def test_config_checks_its_values(tmp_path):
     assert quick.epochs == 2 and quick.model_preset == "quick"
     full = TrainingConfig.from_profile("full", tmp_path)
     assert full.model_preset == "full" and full.epochs > quick.epochs
+
+
+@pytest.mark.slow
+def test_same_seed_gives_the_same_run_on_the_cpu(tmp_path, synthetic_cache):
+    """Seeds fix weights, shuffling and flips: two runs from scratch log the same numbers."""
+    info, split, _ = synthetic_cache
+    runs = [
+        train(_config(tmp_path, f"seed_{i}", epochs=1, seed=7), info.cache_dir, split, verbose=0)
+        for i in range(2)
+    ]
+    other = train(_config(tmp_path, "other_seed", epochs=1, seed=8), info.cache_dir, split, verbose=0)
+    first, second = (run.history.drop(columns="epoch") for run in runs)
+    pd.testing.assert_frame_equal(first, second, rtol=1e-4)
+    assert not np.allclose(first["loss"], other.history["loss"], rtol=1e-4)
