@@ -13,6 +13,9 @@ each (compilation) is left out.
 
     python benchmarks/bench_training.py                      # quick preset, 64 x 64, CPU
     python benchmarks/bench_training.py --preset original --image-size 128 --batch-size 100
+
+On a GPU machine with JAX and no TensorFlow, ``benchmarks/gpu_check.sh`` runs it for the quick,
+full and original presets under the JAX backend.
 """
 
 from __future__ import annotations
@@ -35,6 +38,17 @@ from brats_tutorial.splits import split_patients
 from brats_tutorial.synthetic import generate_dataset
 from brats_tutorial.training import TrainingConfig, train
 from brats_tutorial.training_metrics import region_metrics
+
+
+def peak_memory_gib() -> float | None:
+    """Peak accelerator memory in GiB under JAX (``None`` elsewhere or on the CPU)."""
+    if keras.config.backend() != "jax":
+        return None
+    import jax
+
+    stats = jax.devices()[0].memory_stats() or {}
+    peak = stats.get("peak_bytes_in_use")
+    return None if peak is None else peak / 2**30
 
 
 class PhaseTimer(keras.callbacks.Callback):
@@ -121,6 +135,9 @@ def main() -> None:
     print(f"train() with its own pipeline:            {project:8.0f} slices/s "
           f"({100 * project / bare:.0f} % of bare; target >= 90 %)")
     print(f"validation + checkpoints per epoch:       {validation:8.2f} s")
+    peak = peak_memory_gib()
+    if peak is not None:
+        print(f"peak accelerator memory (whole run):      {peak:8.2f} GiB")
 
 
 if __name__ == "__main__":
