@@ -8,6 +8,14 @@ the optimiser (its step counter drives the learning-rate schedule) and the epoch
 written to ``backup_dir``; a later call with the same ``backup_dir`` continues from there. Point
 ``backup_dir`` (or ``output_dir``) at Google Drive on Colab so a disconnect loses at most one
 epoch.
+
+Several GPUs: when more than one GPU is visible (:func:`brats_tutorial.device.gpu_info`),
+training is data-parallel with the backend's own engine: ``tf.distribute.MirroredStrategy``
+under TensorFlow (the model is built and compiled in its scope; see
+:func:`brats_tutorial.tf_data.distribution_strategy`) and ``keras.distribution.DataParallel``
+under JAX. ``batch_size`` is per GPU: the global batch is ``batch_size`` times the number of
+GPUs, so each GPU keeps the same work per step and an epoch has proportionally fewer steps.
+This path has not been run on a multi-GPU machine in this project yet.
 """
 
 from __future__ import annotations
