@@ -337,6 +337,21 @@ def upsample_probabilities(
     return resize_images(probabilities, size)
 
 
+def check_slice_arrays(images: np.ndarray, classes: np.ndarray) -> None:
+    """Raise ValueError unless ``images`` is (N, H, W, C) and ``classes`` (N, H, W) with N > 0.
+
+    The input pipelines (``tf_data``, ``py_dataset``) check their arrays with it.
+    """
+    if images.ndim != 4:
+        raise ValueError(f"images must be (N, H, W, C), got shape {images.shape}")
+    if classes.ndim != 3 or classes.shape != images.shape[:3]:
+        raise ValueError(
+            f"classes must be (N, H, W) matching images {images.shape}, got {classes.shape}"
+        )
+    if images.shape[0] == 0:
+        raise ValueError("no slices: images is empty")
+
+
 def preprocess_case(case: Case, settings: PreprocessingSettings) -> tuple[np.ndarray, np.ndarray | None]:
     """Turn one loaded case into network-ready slices.
 

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 from .constants import NUM_CLASSES
+from .preprocessing import check_slice_arrays
 
 
 class SliceDataset(keras.utils.PyDataset):
@@ -52,14 +53,7 @@ class SliceDataset(keras.utils.PyDataset):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if images.ndim != 4:
-            raise ValueError(f"images must be (N, H, W, C), got shape {images.shape}")
-        if classes.ndim != 3 or classes.shape != images.shape[:3]:
-            raise ValueError(
-                f"classes must be (N, H, W) matching images {images.shape}, got {classes.shape}"
-            )
-        if images.shape[0] == 0:
-            raise ValueError("no slices: images is empty")
+        check_slice_arrays(images, classes)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.images = images

@@ -19,17 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from .constants import NUM_CLASSES
-
-
-def _check_arrays(images: np.ndarray, classes: np.ndarray) -> None:
-    if images.ndim != 4:
-        raise ValueError(f"images must be (N, H, W, C), got shape {images.shape}")
-    if classes.ndim != 3 or classes.shape != images.shape[:3]:
-        raise ValueError(
-            f"classes must be (N, H, W) matching images {images.shape}, got {classes.shape}"
-        )
-    if images.shape[0] == 0:
-        raise ValueError("no slices: images is empty")
+from .preprocessing import check_slice_arrays
 
 
 def make_tf_dataset(
@@ -66,7 +56,7 @@ def make_tf_dataset(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    _check_arrays(images, classes)
+    check_slice_arrays(images, classes)
     count, height, width, channels = images.shape
 
     def gather(batch_indices: np.ndarray, flips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
