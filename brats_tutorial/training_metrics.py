@@ -212,8 +212,7 @@ def original_specificity(y_true, y_pred):
     Returns:
         float32 scalar.
     """
+    # The same formula as the sensitivity, on the complements of both arrays.
     y_true = ops.cast(y_true, "float32")
     y_pred = ops.cast(y_pred, "float32")
-    true_negatives = ops.sum(ops.round(ops.clip((1.0 - y_true) * (1.0 - y_pred), 0.0, 1.0)))
-    possible_negatives = ops.sum(ops.round(ops.clip(1.0 - y_true, 0.0, 1.0)))
-    return true_negatives / (possible_negatives + keras.config.epsilon())
+    return original_sensitivity(1.0 - y_true, 1.0 - y_pred)
