@@ -74,7 +74,7 @@ def _command_train(args: argparse.Namespace) -> int:
     from .cache import build_cache
     from .discovery import find_cases
     from .profiles import get_profile
-    from .splits import load_split, save_split, split_patients
+    from .splits import load_or_make_split
     from .training import TrainingConfig, train
 
     run_dir = Path(args.run_dir)
@@ -82,14 +82,10 @@ def _command_train(args: argparse.Namespace) -> int:
     profile = get_profile(args.profile)
     settings = _settings_from_args(args)
     split_path = run_dir / SPLIT_FILE
-    if split_path.exists():
-        split = load_split(split_path)
-    else:
-        case_ids = [c.case_id for c in find_cases(args.data_dir) if c.has_mask]
-        if profile.max_cases is not None:
-            case_ids = case_ids[: profile.max_cases]
-        split = split_patients(case_ids, seed=args.seed)
-        save_split(split_path, split)
+    case_ids = [c.case_id for c in find_cases(args.data_dir) if c.has_mask]
+    if profile.max_cases is not None:
+        case_ids = case_ids[: profile.max_cases]
+    split = load_or_make_split(split_path, case_ids, seed=args.seed)
     print(f"patients: {len(split.train)} train, {len(split.validation)} validation, {len(split.test)} test ({split_path})")
     info = build_cache(args.data_dir, args.cache_dir, settings, case_ids=split.train + split.validation + split.test, progress=True)
     save_json_atomic(run_dir / SETTINGS_FILE, settings.to_dict())

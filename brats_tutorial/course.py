@@ -17,7 +17,7 @@ from .data_sources import default_work_dir, resolve_data_dir
 from .discovery import CaseFiles, find_cases
 from .preprocessing import PreprocessingSettings
 from .profiles import Profile, get_profile
-from .splits import PatientSplit, load_split, save_split, split_patients
+from .splits import PatientSplit, load_or_make_split
 
 
 @dataclass
@@ -85,11 +85,7 @@ def prepare_training_data(
     settings = settings or data.profile.preprocessing_settings()
     case_ids = [c.case_id for c in data.labelled_cases]
     split_path = data.work_dir / f"split_n{len(case_ids)}_seed{seed}.json"
-    if split_path.exists():
-        split = load_split(split_path)
-    else:
-        split = split_patients(case_ids, seed=seed)
-        save_split(split_path, split)
+    split = load_or_make_split(split_path, case_ids, seed=seed)
     info = build_cache(data.data_dir, None, settings, case_ids=case_ids, progress=progress)
     return info, split
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,4 +164,19 @@ def load_split(path: str | Path) -> PatientSplit:
         split.assert_disjoint()
     except AssertionError as error:
         raise BratsDataError(path, str(error)) from error
+    return split
+
+
+def load_or_make_split(
+    path: str | Path, case_ids: Sequence[str], seed: int = 0
+) -> PatientSplit:
+    """The split saved at ``path``; when there is none, split ``case_ids`` and save it there.
+
+    Reading it back keeps the held-out patients the same across chapters and runs.
+    """
+    path = Path(path)
+    if path.exists():
+        return load_split(path)
+    split = split_patients(case_ids, seed=seed)
+    save_split(path, split)
     return split

@@ -95,3 +95,15 @@ def test_load_rejects_bad_files(tmp_path):
         load_split(overlapping)
     with pytest.raises(BratsDataError):
         load_split(tmp_path / "absent.json")
+
+
+def test_load_or_make_split_makes_once_then_reads_back(tmp_path):
+    from brats_tutorial.splits import load_or_make_split, split_patients
+
+    path = tmp_path / "split.json"
+    cases = [f"case_{i:03d}" for i in range(10)]
+    made = load_or_make_split(path, cases, seed=3)
+    assert path.exists() and made == split_patients(cases, seed=3)
+    # Later calls read the saved split, even when asked for other cases or another seed.
+    again = load_or_make_split(path, cases[:5], seed=4)
+    assert again == made
