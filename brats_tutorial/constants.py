@@ -55,6 +55,11 @@ IMAGE_SIZE: int = 128
 #: It is the diagonal of the 240 x 240 x 155 volume in mm, as in the BraTS ranking sheets.
 HD95_ONE_EMPTY_MM: float = 373.12866
 
+#: Smoothing term of the original notebook's Dice (``dice_coefficient(..., smooth=1e-6)``).
+ORIGINAL_DICE_SMOOTH: float = 1e-6
+#: ``keras.backend.epsilon()``, which the original notebook adds to its denominators.
+KERAS_EPSILON: float = 1e-7
+
 #: Environment variable naming a real BraTS folder; when unset, chapters use synthetic data.
 DATA_DIR_ENV: str = "BRATS_DATA_DIR"
 #: Environment variable naming the real BraTS 2018 sample used by integration tests.

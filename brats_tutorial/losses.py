@@ -13,15 +13,18 @@ Every function and class here is registered with Keras's serialisation, so a mod
 them saves and loads without ``custom_objects`` once this module is imported.
 
 The ``original_*`` functions reproduce the original notebook for the comparison chapter, with
-its pitfall: the background channel (about 98% of the pixels) is averaged in with the tumour
-classes, and an absent class counts as a perfect 1, so the score looks high even for a network
-that predicts no tumour at all.
+its pitfall: its Dice pools the pixels of all four one-hot channels, background included, so for
+a one-hot prediction it equals the pixel accuracy, about 0.99 even for a network that predicts
+no tumour at all. Its NumPy twin for whole volumes is
+:func:`brats_tutorial.volume_metrics.original_dice_coefficient`.
 """
 
 from __future__ import annotations
 
 import keras
 from keras import ops
+
+from .constants import ORIGINAL_DICE_SMOOTH
 
 #: Probabilities are clipped to [EPSILON, 1 - EPSILON] before the logarithm.
 EPSILON: float = 1e-7
@@ -159,28 +162,44 @@ def dice_ce_loss(
 
 
 @keras.saving.register_keras_serializable(package="brats_tutorial")
-def original_dice_coef(y_true, y_pred, smooth: float = 1.0):
-    """The original notebook's ``dice_coef``: Dice of each of the K channels, averaged.
+def original_dice_coefficient(y_true, y_pred, smooth: float = ORIGINAL_DICE_SMOOTH):
+    """The original notebook's ``dice_coefficient``: one Dice over pixels *and* channels.
 
-    For each channel ``k`` (background included), over the flattened batch:
-    ``(2 * sum(t_k * p_k) + smooth) / (sum(t_k) + sum(p_k) + smooth)``, then the mean over the
-    K channels. With ``smooth=1`` a class absent from reference and prediction scores 1 and the
-    background channel scores about 0.99 for any mostly-background prediction: a network that
-    never predicts tumour still gets 0.75 on a batch where one tumour class is present, and 1.0
-    on tumour-free batches. Use the region Dice of :mod:`brats_tutorial.training_metrics`.
+    For each slice ``b`` of the batch, the sums run over height, width and all K one-hot channels
+    together, background included (``axis=[1, 2, 3]``)::
+
+        dice_b = (2 * sum(t_b * p_b) + smooth) / (sum(t_b) + sum(p_b) + smooth)
+
+    and the result is the mean of ``dice_b`` over the batch. For a one-hot prediction
+    ``sum(t_b * p_b)`` counts the pixels given their right class and ``sum(t_b) + sum(p_b)`` is
+    twice the number of pixels, so the value is the **pixel accuracy** of the slice: a network
+    that predicts background everywhere scores the share of background pixels (about 0.99).
 
     Args:
         y_true: one-hot float ``(B, H, W, K)``.
-        y_pred: probabilities float ``(B, H, W, K)``.
-        smooth: the notebook's 1.0.
+        y_pred: probabilities (or one-hot) float ``(B, H, W, K)``.
+        smooth: the notebook's 1e-6.
 
     Returns:
         float32 scalar.
     """
-    return ops.mean(per_class_dice(y_true, y_pred, smooth=smooth))
+    y_true, y_pred = _as_float32(y_true, y_pred)
+    axes = tuple(range(1, len(y_pred.shape)))
+    intersection = ops.sum(y_true * y_pred, axis=axes)
+    total = ops.sum(y_true, axis=axes) + ops.sum(y_pred, axis=axes)
+    return ops.mean((2.0 * intersection + smooth) / (total + smooth))
 
 
 @keras.saving.register_keras_serializable(package="brats_tutorial")
-def original_dice_loss(y_true, y_pred, smooth: float = 1.0):
-    """``1 - original_dice_coef(y_true, y_pred, smooth)``: float32 scalar."""
-    return 1.0 - original_dice_coef(y_true, y_pred, smooth=smooth)
+def original_loss(y_true, y_pred):
+    """The original notebook's training loss: cross-entropy ``+ 1 - original_dice_coefficient``.
+
+    Args:
+        y_true: one-hot float ``(B, H, W, K)`` (soft targets are allowed: the original notebook
+            trained on bilinearly resized one-hot masks).
+        y_pred: softmax probabilities float ``(B, H, W, K)``.
+
+    Returns:
+        float32 scalar.
+    """
+    return categorical_crossentropy(y_true, y_pred) + 1.0 - original_dice_coefficient(y_true, y_pred)

@@ -33,7 +33,7 @@ from .atomic import atomic_path, save_json_atomic
 from .cache import load_cached_arrays
 from .constants import NUM_CLASSES
 from .device import apply_precision, choose_precision, gpu_info
-from .losses import dice_ce_loss, original_dice_loss
+from .losses import dice_ce_loss, original_loss
 from .model import build_model
 from .profiles import Profile, get_profile
 from .splits import PatientSplit
@@ -211,7 +211,7 @@ def _make_pipeline(
 
 def _loss(config: TrainingConfig):
     if config.loss == "original":
-        return original_dice_loss
+        return original_loss
     return dice_ce_loss()
 
 

@@ -23,8 +23,10 @@ TN/(TN+FP) is counted over every voxel of the volume, as BraTS does; it is there
 for any sensible prediction. Its own 0/0 case (a reference with no negative voxel, never met in
 BraTS) takes the mirror convention: specificity(p, r) = sensitivity(~p, ~r).
 
-The original notebook's metrics, kept to show the pitfall, are in
-:func:`original_notebook_scores`.
+The original notebook's metrics, kept to show the pitfall, are :func:`original_dice_coefficient`,
+:func:`original_sensitivity` and :func:`original_specificity` (NumPy twins of the Keras functions
+in :mod:`brats_tutorial.losses` and :mod:`brats_tutorial.training_metrics`), and
+:func:`original_notebook_scores`, all three on one case's class volume.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.ndimage import binary_erosion, distance_transform_edt, generate_binary_structure
 
-from .constants import HD95_ONE_EMPTY_MM, NUM_CLASSES, REGIONS
+from .constants import HD95_ONE_EMPTY_MM, KERAS_EPSILON, NUM_CLASSES, ORIGINAL_DICE_SMOOTH, REGIONS
 from .labels import region_mask
 
 #: Names of the region metrics, in the order of the columns of :func:`region_scores`.
@@ -45,10 +47,6 @@ ORIGINAL_NOTEBOOK_METRICS: tuple[str, ...] = (
     "Sensitivity (all classes)",
     "Specificity (all classes)",
 )
-#: ``keras.backend.epsilon()``, which the original notebook adds to its denominators.
-KERAS_EPSILON: float = 1e-7
-#: Smoothing term of the original notebook's Dice.
-ORIGINAL_DICE_SMOOTH: float = 1.0
 
 
 def _check_pair(prediction: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -358,25 +356,92 @@ def class_confusion_matrix(
     return np.bincount(pairs, minlength=NUM_CLASSES**2).reshape(NUM_CLASSES, NUM_CLASSES)
 
 
+def _as_float_pair(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    if y_true.shape != y_pred.shape or y_true.ndim < 2:
+        raise ValueError(
+            "y_true and y_pred must be (B, ..., K) arrays of the same shape, got "
+            f"{y_true.shape} and {y_pred.shape}"
+        )
+    return y_true, y_pred
+
+
+def original_dice_coefficient(
+    y_true: np.ndarray, y_pred: np.ndarray, smooth: float = ORIGINAL_DICE_SMOOTH
+) -> float:
+    """The original notebook's Dice in NumPy: pooled over pixels and channels, mean over the batch.
+
+    For each item ``b`` of the batch (first axis), sums over every other axis, the K one-hot
+    channels included: ``(2 * sum(t_b * p_b) + smooth) / (sum(t_b) + sum(p_b) + smooth)``; then
+    the mean over ``b``. For one-hot predictions this is the pixel accuracy of each item.
+
+    Args:
+        y_true: one-hot ``(B, H, W, K)`` (any float or integer dtype).
+        y_pred: probabilities or one-hot, the same shape.
+        smooth: the notebook's 1e-6.
+
+    Returns:
+        The mean over the batch, a Python float.
+
+    >>> import numpy as np
+    >>> t = np.eye(2)[[[0, 0, 1, 1]]]   # one "slice" of 4 pixels, 2 classes
+    >>> p = np.eye(2)[[[0, 0, 0, 1]]]   # 3 of 4 pixels right
+    >>> round(original_dice_coefficient(t, p), 6)
+    0.75
+    """
+    y_true, y_pred = _as_float_pair(y_true, y_pred)
+    axes = tuple(range(1, y_true.ndim))
+    intersection = np.sum(y_true * y_pred, axis=axes)
+    total = np.sum(y_true, axis=axes) + np.sum(y_pred, axis=axes)
+    return float(np.mean((2.0 * intersection + smooth) / (total + smooth)))
+
+
+def original_sensitivity(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """The original notebook's ``sensitivity`` in NumPy, over every channel of the whole batch.
+
+    ``sum(round(clip(t * p, 0, 1))) / (sum(round(clip(t, 0, 1))) + 1e-7)``; for one-hot arrays
+    this is the pixel accuracy (``round`` rounds half to even, as ``keras.ops.round`` does).
+
+    Args:
+        y_true: one-hot ``(B, H, W, K)``.
+        y_pred: probabilities or one-hot, the same shape.
+
+    Returns:
+        A Python float.
+    """
+    y_true, y_pred = _as_float_pair(y_true, y_pred)
+    true_positives = np.sum(np.round(np.clip(y_true * y_pred, 0.0, 1.0)))
+    possible_positives = np.sum(np.round(np.clip(y_true, 0.0, 1.0)))
+    return float(true_positives / (possible_positives + KERAS_EPSILON))
+
+
+def original_specificity(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """The original notebook's ``specificity`` in NumPy: :func:`original_sensitivity` of the
+    complements ``1 - y_true`` and ``1 - y_pred`` (arrays as there)."""
+    y_true, y_pred = _as_float_pair(y_true, y_pred)
+    return original_sensitivity(1.0 - y_true, 1.0 - y_pred)
+
+
 def original_notebook_scores(
     prediction_classes: np.ndarray, reference_classes: np.ndarray
 ) -> dict[str, float]:
     """The original notebook's "Dice", "sensitivity" and "specificity" of one case (the pitfall).
 
-    The notebook's Keras metrics, applied to one-hot arrays of all four classes, background
-    included, with every voxel given flattened together:
+    The notebook's Keras metrics applied to the one-hot arrays of all four classes, background
+    included, with the case's voxels as one item (counted, not built as one-hot arrays, which
+    for a 240 x 240 x 155 case would take 140 MB):
 
-    - Dice: per class c, ``(2 * sum(t_c * p_c) + 1) / (sum(t_c) + sum(p_c) + 1)`` (smooth = 1),
-      averaged over the four classes;
-    - sensitivity: ``sum(round(clip(t * p))) / (sum(round(clip(t))) + epsilon)`` over all four
-      channels, which for one-hot arrays is the voxel accuracy;
-    - specificity: ``sum(round(clip((1 - t) * (1 - p)))) / (sum(round(clip(1 - t))) + epsilon)``
-      over all four channels, which is ``1 - (1 - accuracy) / 3``.
+    - Dice: ``(2 * correct + 1e-6) / (2 * voxels + 1e-6)``, the **voxel accuracy**: each voxel
+      has one positive channel in each array, and they agree when the voxel is right;
+    - sensitivity: ``correct / (voxels + 1e-7)``, the voxel accuracy again;
+    - specificity: the sensitivity of the complements, ``1 - (1 - accuracy) / 3``.
 
-    The notebook fed Keras one case per batch (its 100-slice window, 128 x 128) and Keras averaged
-    the batch values; computing on one case's whole volume is what it did per batch. We use hard
-    predicted classes (one-hot), not softmax probabilities. Background dominates all three:
-    predicting no tumour at all still scores about 0.99 on sensitivity and specificity.
+    Feeding the notebook the case's slices as one batch gives the same Dice up to the
+    smoothing term: the mean over slices of each slice's accuracy, with slices of equal size, is
+    the accuracy of the whole. We use hard predicted classes (one-hot), not probabilities.
+    Background dominates all three: predicting no tumour at all scores the share of background
+    voxels, about 0.99.
 
     Args:
         prediction_classes: integer array of any shape (e.g. (240, 240, 155)), class indices
@@ -385,22 +450,24 @@ def original_notebook_scores(
 
     Returns:
         dict with the keys of :data:`ORIGINAL_NOTEBOOK_METRICS`.
+
+    >>> import numpy as np
+    >>> reference = np.array([0, 0, 0, 1, 2, 3])
+    >>> scores = original_notebook_scores(np.zeros_like(reference), reference)
+    >>> [round(value, 4) for value in scores.values()]   # 3 of 6 voxels right
+    [0.5, 0.5, 0.8333]
     """
     confusion = class_confusion_matrix(prediction_classes, reference_classes).astype(np.float64)
-    intersection = np.diag(confusion)
-    reference_sizes = confusion.sum(axis=1)
-    prediction_sizes = confusion.sum(axis=0)
-    per_class_dice = (2.0 * intersection + ORIGINAL_DICE_SMOOTH) / (
-        reference_sizes + prediction_sizes + ORIGINAL_DICE_SMOOTH
-    )
     voxels = confusion.sum()
-    correct = intersection.sum()
+    correct = np.trace(confusion)
     # One-hot: each voxel has one positive channel (a hit when correct) and NUM_CLASSES - 1
     # negative ones; all of those are negative in both arrays for a correct voxel, all but one
     # for a wrong voxel.
     true_negatives = (NUM_CLASSES - 1) * correct + (NUM_CLASSES - 2) * (voxels - correct)
     return {
-        ORIGINAL_NOTEBOOK_METRICS[0]: float(per_class_dice.mean()),
+        ORIGINAL_NOTEBOOK_METRICS[0]: float(
+            (2.0 * correct + ORIGINAL_DICE_SMOOTH) / (2.0 * voxels + ORIGINAL_DICE_SMOOTH)
+        ),
         ORIGINAL_NOTEBOOK_METRICS[1]: float(correct / (voxels + KERAS_EPSILON)),
         ORIGINAL_NOTEBOOK_METRICS[2]: float(
             true_negatives / ((NUM_CLASSES - 1) * voxels + KERAS_EPSILON)

@@ -191,6 +191,15 @@ def test_original_metrics_match_numpy(seed):
     assert to_float(original_specificity(one_hot, probabilities)) == pytest.approx(
         numpy_original_specificity(one_hot, probabilities), rel=1e-5
     )
+    # the package's NumPy twins, used on whole volumes, agree with the Keras functions
+    from brats_tutorial import volume_metrics
+
+    assert volume_metrics.original_sensitivity(one_hot, probabilities) == pytest.approx(
+        to_float(original_sensitivity(one_hot, probabilities)), rel=1e-5
+    )
+    assert volume_metrics.original_specificity(one_hot, probabilities) == pytest.approx(
+        to_float(original_specificity(one_hot, probabilities)), rel=1e-5
+    )
 
 
 def test_original_metrics_look_good_for_a_network_that_finds_no_tumour():
