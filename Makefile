@@ -1,12 +1,19 @@
 # Two commands that work on a fresh machine with only Python 3.10+:
-#   make book   builds the HTML book in _build/html, executing every chapter on synthetic data
-#   make test   runs every test: unit tests (TensorFlow, then JAX backend) and every notebook under nbval
+#   make book   builds the HTML book in _build/html, executing every chapter: on real data where
+#               BRATS_DATA_DIR names a BraTS folder (then in the "cpu" profile), else on synthetic data
+#   make test   runs every test: unit tests (TensorFlow, then JAX backend) and every notebook under
+#               nbval (always on the synthetic data, quick profile)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Chapters run in the quick profile unless told otherwise.
+# Chapters run in the quick profile on synthetic data unless told otherwise; with a real BraTS
+# folder in BRATS_DATA_DIR the book is built in the "cpu" profile (real data, a few minutes).
+ifdef BRATS_DATA_DIR
+export BRATS_PROFILE ?= cpu
+else
 export BRATS_PROFILE ?= quick
+endif
 # 3: TensorFlow 2.21 still prints INFO lines into notebook outputs at level 2.
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
@@ -33,8 +40,9 @@ test-jax: $(STAMP)
 	KERAS_BACKEND=jax $(BIN)/python -m pytest tests/test_model.py tests/test_losses.py \
 		tests/test_training_metrics.py tests/test_device.py tests/test_training_jax.py
 
+# nbval always runs every chapter on the synthetic default, whatever the book was built on.
 test-notebooks: $(STAMP)
-	$(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=600 book --durations=10
+	env -u BRATS_DATA_DIR BRATS_PROFILE=quick $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=600 book --durations=10
 
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/bench_input_pipeline.py

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .constants import DEFAULT_MODALITIES, IMAGE_SIZE, MODALITIES, SLICE_COUNT, SLICE_START
 from .errors import BratsDataError
+from .profiles import PROFILES
 
 SPLIT_FILE = "split.json"
 SETTINGS_FILE = "preprocessing.json"
@@ -85,7 +86,13 @@ def _command_train(args: argparse.Namespace) -> int:
     case_ids = [c.case_id for c in find_cases(args.data_dir) if c.has_mask]
     if profile.max_cases is not None:
         case_ids = case_ids[: profile.max_cases]
-    split = load_or_make_split(split_path, case_ids, seed=args.seed)
+    split = load_or_make_split(
+        split_path,
+        case_ids,
+        seed=args.seed,
+        validation_fraction=profile.validation_fraction,
+        test_fraction=profile.test_fraction,
+    )
     print(f"patients: {len(split.train)} train, {len(split.validation)} validation, {len(split.test)} test ({split_path})")
     info = build_cache(args.data_dir, args.cache_dir, settings, case_ids=split.train + split.validation + split.test, progress=True)
     save_json_atomic(run_dir / SETTINGS_FILE, settings.to_dict())
@@ -160,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="split by patient, build the cache and train a U-Net", description="Train on the training patients of a patient-level split saved in RUN_DIR/split.json. Re-running with the same RUN_DIR resumes an interrupted run.")
     train.add_argument("data_dir", type=Path)
     train.add_argument("run_dir", type=Path, help="where the split, logs and models go")
-    train.add_argument("--profile", choices=("quick", "full"), default=None, help="default: $BRATS_PROFILE or quick")
+    train.add_argument("--profile", choices=tuple(PROFILES), default=None, help="quick: synthetic-sized, a few epochs; cpu: real data on a CPU in a few minutes (the book's model); full: real data on a GPU (default: $BRATS_PROFILE or quick)")
     train.add_argument("--preset", choices=("quick", "full", "original"), default=None, help="model preset (default: the profile's)")
     train.add_argument("--epochs", type=int, default=None)
     train.add_argument("--batch-size", type=int, default=None)

@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cache import CacheInfo, build_cache
-from .data_sources import default_work_dir, resolve_data_dir
+from .data_sources import default_work_dir, resolve_data_dir, sample_dir
 from .discovery import CaseFiles, find_cases
 from .preprocessing import PreprocessingSettings
 from .profiles import Profile, get_profile
 from .splits import PatientSplit, load_or_make_split
+
+
+#: Short citation that every figure of real BraTS data carries (full references in the book).
+REAL_DATA_CITATION: str = "Menze 2015; Bakas 2017, 2018"
 
 
 @dataclass
@@ -40,8 +44,53 @@ class CourseData:
 
     @property
     def description(self) -> str:
-        """Words for figure titles: "synthetic data" or "real BraTS data"."""
-        return "synthetic data" if self.is_synthetic else "real BraTS data"
+        """Words for figure titles: which data a figure shows, with the citation of real data.
+
+        "synthetic data", or the source of real data and its citation, e.g.
+        "BraTS 2018 sample: Menze 2015; Bakas 2017, 2018".
+        """
+        return f"{self.source}: {self.citation}" if self.citation else self.source
+
+    @property
+    def source(self) -> str:
+        """Which data, without citation: "synthetic data"; "BraTS 2018 sample" for the course's
+        24 real cases; else "real BraTS 2018 data" or "real BraTS 2020 data" after the case
+        names, or "real BraTS data"."""
+        if self.is_synthetic:
+            return "synthetic data"
+        sample = sample_dir()
+        if sample is not None and sample.resolve() == self.data_dir.resolve():
+            return "BraTS 2018 sample"
+        ids = [case.case_id for case in self.cases]
+        for prefix, year in (("Brats18_", "2018"), ("BraTS20_", "2020"), ("BraTS19_", "2019")):
+            if ids and all(case_id.startswith(prefix) for case_id in ids):
+                return f"real BraTS {year} data"
+        return "real BraTS data"
+
+    @property
+    def citation(self) -> str:
+        """The citation a figure of real data carries ("" for synthetic data)."""
+        return "" if self.is_synthetic else REAL_DATA_CITATION
+
+    def caption(self, case_ids: str | list[str] | tuple[str, ...] | None = None) -> str:
+        """What a figure or table shows, for its title: the data, the cases, the citation.
+
+        Args:
+            case_ids: one case id or several (more than four are counted, not listed).
+
+        Returns:
+            e.g. "BraTS 2018 sample, Brats18_CBICA_ABM_1 (Menze 2015; Bakas 2017, 2018)" or
+            "synthetic data, BraTS20_Training_001".
+        """
+        text = self.source
+        if isinstance(case_ids, str):
+            case_ids = [case_ids]
+        if case_ids:
+            case_ids = list(case_ids)
+            text += ", " + (
+                ", ".join(case_ids) if len(case_ids) <= 4 else f"{len(case_ids)} patients"
+            )
+        return f"{text} ({self.citation})" if self.citation else text
 
     @property
     def labelled_cases(self) -> list[CaseFiles]:
@@ -54,7 +103,7 @@ def prepare_data(profile: str | Profile | None = None, data_dir: str | Path | No
     """Resolve the profile and the data folder; generate synthetic data when none is configured.
 
     Args:
-        profile: "quick", "full", a :class:`Profile`, or ``None`` (``BRATS_PROFILE``, else quick).
+        profile: "quick", "cpu", "full", a :class:`Profile`, or ``None`` (``BRATS_PROFILE``, else quick).
         data_dir: a real BraTS folder, or ``None`` (``BRATS_DATA_DIR``, else synthetic).
         seed: seed of the synthetic data set.
     """
@@ -84,8 +133,18 @@ def prepare_training_data(
     """
     settings = settings or data.profile.preprocessing_settings()
     case_ids = [c.case_id for c in data.labelled_cases]
-    split_path = data.work_dir / f"split_n{len(case_ids)}_seed{seed}.json"
-    split = load_or_make_split(split_path, case_ids, seed=seed)
+    profile = data.profile
+    split_path = data.work_dir / (
+        f"split_n{len(case_ids)}_seed{seed}"
+        f"_v{profile.validation_fraction:g}_t{profile.test_fraction:g}.json"
+    )
+    split = load_or_make_split(
+        split_path,
+        case_ids,
+        seed=seed,
+        validation_fraction=profile.validation_fraction,
+        test_fraction=profile.test_fraction,
+    )
     info = build_cache(data.data_dir, None, settings, case_ids=case_ids, progress=progress)
     return info, split
 

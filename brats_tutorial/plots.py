@@ -88,7 +88,7 @@ _NOTEBOOK_COLOUR = "#999999"
 NOTEBOOK_SCORE_LABELS: dict[str, str] = dict(
     zip(
         ORIGINAL_NOTEBOOK_METRICS,
-        ("notebook Dice\n(4 classes)", "notebook\nsensitivity", "notebook\nspecificity"),
+        ("notebook Dice\n(pooled, 4 classes)", "notebook\nsensitivity", "notebook\nspecificity"),
     )
 )
 #: Columns that may hold the case ids of a per-case table (else its index does).
@@ -1036,7 +1036,7 @@ def plot_pitfall(
     ax.bar_label(bars, fmt="%.3f", fontsize="x-small")
     ax.set_xticks(np.arange(len(keys)), names, fontsize="x-small")
     ax.set_ylim(0, 1.1)
-    ax.set_xlabel("score (grey: notebook, averaged over 4 classes with background; colours: BraTS regions)",
+    ax.set_xlabel("score (grey: the notebook's, over 4 classes with background; colours: BraTS regions)",
                   fontsize="x-small")
     ax.set_ylabel("score")
     ax.set_title("Same predictions, two ways of scoring", fontsize="medium")

@@ -168,15 +168,22 @@ def load_split(path: str | Path) -> PatientSplit:
 
 
 def load_or_make_split(
-    path: str | Path, case_ids: Sequence[str], seed: int = 0
+    path: str | Path,
+    case_ids: Sequence[str],
+    seed: int = 0,
+    validation_fraction: float = 0.15,
+    test_fraction: float = 0.15,
 ) -> PatientSplit:
     """The split saved at ``path``; when there is none, split ``case_ids`` and save it there.
 
-    Reading it back keeps the held-out patients the same across chapters and runs.
+    Reading it back keeps the held-out patients the same across chapters and runs. The
+    fractions (see :func:`split_patients`) apply only when a new split is made.
     """
     path = Path(path)
     if path.exists():
         return load_split(path)
-    split = split_patients(case_ids, seed=seed)
+    split = split_patients(
+        case_ids, validation_fraction=validation_fraction, test_fraction=test_fraction, seed=seed
+    )
     save_split(path, split)
     return split
