@@ -9,8 +9,9 @@ needed: only the stdlib and a ``chromium`` executable.
 For every page the browser loads it (JavaScript, styles and images included) and a script run in
 the page reports the page title, the ``<h1>``, every image (``naturalWidth``, and, drawn on a
 canvas, how many pixels differ from the image's most common colour), every link, the error and
-stderr output areas of executed cells, and the page's JavaScript exceptions and failed local
-requests.
+stderr output areas of executed cells, the exercise and solution titles, the math (how many
+formulas MathJax rendered, which MathJax scripts the page loaded) and the page's JavaScript
+exceptions and failed local requests.
 
 Command line, for a look by hand::
 
@@ -76,6 +77,13 @@ PAGE_SCRIPT = r"""
   if (document.readyState !== "complete") {
     await new Promise((resolve) => window.addEventListener("load", resolve, { once: true }));
   }
+  // MathJax 3 typesets after loading; its startup promise resolves when the page is done.
+  // Where MathJax did not load, window.MathJax is only the configuration (no startup).
+  const mathJax = window.MathJax;
+  if (mathJax && mathJax.startup && mathJax.startup.promise) {
+    const timeout = new Promise((resolve) => setTimeout(resolve, 20000));
+    await Promise.race([mathJax.startup.promise.catch(() => null), timeout]);
+  }
   const main = document.querySelector("article.bd-article") || document.body;
   const images = [];
   for (const image of Array.from(main.querySelectorAll("img"))) {
@@ -122,14 +130,34 @@ PAGE_SCRIPT = r"""
       cellClasses: cell ? Array.from(cell.classList) : [],
     });
   }
+  const titleOf = (element) => {
+    const title = element.querySelector(".admonition-title");
+    return title ? title.textContent.replace(/\s+/g, " ").trim() : "";
+  };
   const solutions = Array.from(main.querySelectorAll(".solution")).map((solution) => {
     const content = solution.querySelector("section") || solution;
     return {
       id: solution.id,
+      title: titleOf(solution),
       folded: solution.classList.contains("toggle-hidden"),
       contentShown: content.getClientRects().length > 0 && content.offsetHeight > 0,
     };
   });
+  const exercises = Array.from(main.querySelectorAll(".exercise")).map((exercise) => ({
+    id: exercise.id,
+    title: titleOf(exercise),
+  }));
+  // Formulas: Sphinx writes each as an element of class "math" holding its TeX, and MathJax
+  // puts an <mjx-container> in it. Text outside formulas and code should hold no "$$" either.
+  const formulas = Array.from(main.querySelectorAll(".math"));
+  const unrendered = formulas.filter((formula) => !formula.querySelector("mjx-container"));
+  const prose = main.cloneNode(true);
+  for (const element of Array.from(prose.querySelectorAll("pre, code, .math, mjx-container"))) {
+    element.remove();
+  }
+  const mathJaxScripts = Array.from(document.scripts)
+    .map((script) => script.src)
+    .filter((source) => /mathjax/i.test(source));
   const heading = main.querySelector("h1");
   return {
     url: location.href,
@@ -139,6 +167,14 @@ PAGE_SCRIPT = r"""
     links: Array.from(document.querySelectorAll("a[href]")).map((a) => a.href),
     outputs: outputs,
     solutions: solutions,
+    exercises: exercises,
+    math: {
+      formulas: formulas.length,
+      unrendered: unrendered.slice(0, 5).map((formula) => formula.textContent.slice(0, 200)),
+      rendered: main.querySelectorAll("mjx-container").length,
+      proseHasDoubleDollars: prose.textContent.includes("$$"),
+      scripts: mathJaxScripts,
+    },
   };
 })()
 """
@@ -185,8 +221,33 @@ class SolutionReport:
     """A sphinx-exercise solution: folded by sphinx-togglebutton, and is its content shown?"""
 
     element_id: str
+    title: str
     folded: bool
     content_shown: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class ExerciseReport:
+    """A sphinx-exercise exercise: its ``id`` (the label) and its title ("Exercise 5.1")."""
+
+    element_id: str
+    title: str
+
+
+@dataclasses.dataclass(frozen=True)
+class MathReport:
+    """The page's formulas and the MathJax that typeset them."""
+
+    #: Elements of class ``math`` (one per formula that Sphinx wrote for MathJax).
+    formulas: int
+    #: Text of up to five formulas that hold no ``<mjx-container>`` (raw TeX on the screen).
+    unrendered: tuple[str, ...]
+    #: ``<mjx-container>`` elements in the article.
+    rendered: int
+    #: Whether the article's text outside formulas and code contains ``$$`` (unparsed math).
+    prose_has_double_dollars: bool
+    #: Addresses of the page's MathJax scripts.
+    scripts: tuple[str, ...]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,6 +262,8 @@ class PageReport:
     links: tuple[str, ...]
     outputs: tuple[OutputReport, ...]
     solutions: tuple[SolutionReport, ...]
+    exercises: tuple[ExerciseReport, ...]
+    math: MathReport
     javascript_exceptions: tuple[str, ...]
     failed_local_requests: tuple[str, ...]
 
@@ -561,10 +624,22 @@ class Chromium:
             solutions=tuple(
                 SolutionReport(
                     element_id=solution["id"],
+                    title=solution["title"],
                     folded=solution["folded"],
                     content_shown=solution["contentShown"],
                 )
                 for solution in page["solutions"]
+            ),
+            exercises=tuple(
+                ExerciseReport(element_id=exercise["id"], title=exercise["title"])
+                for exercise in page["exercises"]
+            ),
+            math=MathReport(
+                formulas=page["math"]["formulas"],
+                unrendered=tuple(page["math"]["unrendered"]),
+                rendered=page["math"]["rendered"],
+                prose_has_double_dollars=page["math"]["proseHasDoubleDollars"],
+                scripts=tuple(page["math"]["scripts"]),
             ),
             javascript_exceptions=tuple(exceptions),
             failed_local_requests=tuple(failed),
@@ -610,9 +685,16 @@ def main(argv: list[str]) -> int:
             )
         colab = [link for link in report.links if "colab.research.google.com" in link]
         print(f"  colab links: {colab}")
+        for exercise in report.exercises:
+            print(f"  exercise {exercise.element_id}: {exercise.title!r}")
         for solution in report.solutions:
-            print(f"  solution {solution.element_id}: folded {solution.folded}, "
+            print(f"  solution {solution.element_id} {solution.title!r}: folded {solution.folded}, "
                   f"content shown {solution.content_shown}")
+        if report.math.formulas or report.math.scripts:
+            print(f"  math: {report.math.formulas} formulas, {report.math.rendered} rendered by "
+                  f"MathJax, unrendered {list(report.math.unrendered)}, "
+                  f"'$$' in the text {report.math.prose_has_double_dollars}, "
+                  f"scripts {list(report.math.scripts)}")
         for output in report.outputs:
             print(f"  output {output.classes}: {output.text[:200]!r}")
         for problem in report.javascript_exceptions + report.failed_local_requests:

@@ -3,8 +3,10 @@
 These tests read files only (no build, no execution). What the chapters must look like (the
 shape every chapter follows, see STYLE.md):
 
-- the first cell is Markdown and opens with a level-1 title; the Markdown before the first code
-  cell names the learning **objectives** and gives a **time** estimate ("Time: about 5 min");
+- the first cell is Markdown and opens with a level-1 title that starts with the chapter's
+  number ("# 5. Losses and metrics" in ``05_losses_and_metrics.ipynb``: exercises are numbered
+  after it, "Exercise 5.1"); the Markdown before the first code cell names the learning
+  **objectives** and gives a **time** estimate ("Time: about 5 min");
 - level-2 sections ``Setup``, ``Summary``, ``Exercises`` and ``References`` in that order (a
   number in front, "## 5. Summary", is allowed);
 - the Exercises section holds at least one ``{exercise}`` and its solutions are gated between
@@ -14,6 +16,7 @@ shape every chapter follows, see STYLE.md):
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import subprocess
@@ -25,7 +28,13 @@ import nbformat
 import pytest
 import yaml
 
-from browser_check import REPOSITORY_ROOT, markdown_cells, markdown_headings, read_toc
+from browser_check import (
+    REPOSITORY_ROOT,
+    markdown_cells,
+    markdown_headings,
+    read_toc,
+    source_title,
+)
 
 BOOK_DIR = REPOSITORY_ROOT / "book"
 CONFIG_PATH = REPOSITORY_ROOT / "_config.yml"
@@ -145,6 +154,43 @@ def test_config_extensions_are_loaded_once() -> None:
     assert len(extra) == len(set(extra))
 
 
+def load_exercise_numbers():
+    """The book's local Sphinx extension ``_ext/exercise_numbers.py``, imported from its file."""
+    path = REPOSITORY_ROOT / "_ext" / "exercise_numbers.py"
+    spec = importlib.util.spec_from_file_location("exercise_numbers", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_config_numbers_exercises_per_chapter() -> None:
+    """``_ext/exercise_numbers.py`` is loaded and turns book-wide numbers into chapter numbers."""
+    local = load_config()["sphinx"]["local_extensions"]
+    assert local == {"exercise_numbers": "_ext"}
+    exercise_numbers = load_exercise_numbers()
+    assert exercise_numbers.chapter_number("7. Evaluation: per-patient 3D scores") == 7
+    assert exercise_numbers.chapter_number("Evaluation: per-patient 3D scores") is None
+    assert exercise_numbers.chapter_number("2025 results") is None
+    # Sphinx's numbers run across the book (chapter 5 starts at 10); the page's order is kept.
+    book_wide = {"ex-05-c": (12,), "ex-05-a": (10,), "ex-05-b": (11,)}
+    assert exercise_numbers.number_by_chapter(book_wide, 5) == {
+        "ex-05-a": (5, 1),
+        "ex-05-b": (5, 2),
+        "ex-05-c": (5, 3),
+    }
+    assert exercise_numbers.number_by_chapter(book_wide, None)["ex-05-c"] == (3,)
+
+
+def test_config_ships_mathjax() -> None:
+    """MathJax comes with the book (sphinx-mathjax-offline), not from a CDN at reading time."""
+    assert "sphinx-mathjax-offline" in load_config()["sphinx"]["extra_extensions"]
+    pyproject = (REPOSITORY_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert re.search(r'"sphinx-mathjax-offline[^"]*"', pyproject), "not in pyproject's book extra"
+    assert "mathjax_path" not in (load_config()["sphinx"].get("config") or {}), (
+        "sphinx-mathjax-offline sets mathjax_path to its own copy"
+    )
+
+
 def test_config_bibliography_files_exist() -> None:
     for name in load_config()["bibtex_bibfiles"]:
         assert (REPOSITORY_ROOT / name).is_file(), name
@@ -232,6 +278,15 @@ def test_notebook_opens_with_title_objectives_and_time(path: Path) -> None:
     assert opening_cells[0].lstrip().startswith("#"), "the title comes first"
     assert re.search(r"objectives", opening, re.IGNORECASE), "no learning objectives"
     assert TIME_ESTIMATE_PATTERN.search(opening), "no time estimate ('Time: about 5 min')"
+
+
+@pytest.mark.parametrize("path", BOOK_NOTEBOOKS, ids=notebook_id)
+def test_notebook_title_opens_with_its_chapter_number(path: Path) -> None:
+    """``07_evaluation.ipynb`` is titled "# 7. ...": readers and the exercise numbers need it."""
+    number = int(path.name.split("_", 1)[0])
+    title = source_title(path)
+    assert title and title.startswith(f"{number}. "), f"title {title!r} does not start '{number}. '"
+    assert load_exercise_numbers().chapter_number(title) == number
 
 
 @pytest.mark.parametrize("path", BOOK_NOTEBOOKS, ids=notebook_id)

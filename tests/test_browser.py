@@ -3,8 +3,10 @@
 Build the book first (``jupyter-book build . -W -n --keep-going``, which executes every
 chapter). These tests then open ``_build/html/index.html`` and every page of ``_toc.yml`` in
 Chromium (see ``browser_check.py``) and check that each page shows its title, that every figure
-loaded and is not blank, that notebook pages carry a Colab button to their own notebook, and that
-no executed cell shows an error.
+loaded and is not blank, that notebook pages carry a Colab button to their own notebook, that
+exercises are numbered per chapter, that MathJax shipped with the book (not a CDN: the browser
+reaches no host but the local server) typeset every formula, and that no executed cell shows an
+error.
 
 Without a build or without Chromium the tests skip; with ``BRATS_REQUIRE_BOOK=1`` (CI after the
 book build) they fail instead.
@@ -32,6 +34,7 @@ from browser_check import (
     TocPage,
     find_chromium,
     inspect_pages,
+    markdown_cells,
     read_toc,
     source_title,
 )
@@ -159,6 +162,60 @@ def test_solutions_are_folded(page: TocPage, reports: dict[str, PageReport]) -> 
 @pytest.mark.parametrize("page", NOTEBOOK_PAGES, ids=page_id)
 def test_notebook_page_has_a_solution(page: TocPage, reports: dict[str, PageReport]) -> None:
     assert reports[page.html_path].solutions, "no rendered solution (sphinx-exercise)"
+
+
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES, ids=page_id)
+def test_exercises_are_numbered_within_their_chapter(
+    page: TocPage, reports: dict[str, PageReport]
+) -> None:
+    """Chapter 5's exercises are "Exercise 5.1", "Exercise 5.2", ... and so are their solutions."""
+    chapter = int(Path(page.entry).name.split("_", 1)[0])
+    report = reports[page.html_path]
+    titles = [exercise.title for exercise in report.exercises]
+    assert titles, "no rendered exercise"
+    expected = [f"Exercise {chapter}.{position}" for position in range(1, len(titles) + 1)]
+    assert [title[: len(number)] for title, number in zip(titles, expected)] == expected, titles
+    for solution in report.solutions:
+        assert re.fullmatch(rf"Solution to Exercise {chapter}\.\d+\b.*", solution.title), (
+            solution.title
+        )
+
+
+def source_has_display_math(page: TocPage) -> bool:
+    """Whether the page's Markdown holds ``$$`` (display math, for MathJax to typeset)."""
+    if page.is_notebook:
+        texts = markdown_cells(page.source)
+    else:
+        texts = [page.source.read_text(encoding="utf-8")]
+    return any("$$" in text for text in texts)
+
+
+def test_some_page_has_display_math() -> None:
+    """The math check below is not empty: at least chapter 5 writes equations with ``$$``."""
+    assert any(source_has_display_math(page) for page in TOC_PAGES)
+
+
+@pytest.mark.parametrize("page", TOC_PAGES, ids=page_id)
+def test_math_is_typeset_by_the_books_own_mathjax(
+    page: TocPage, reports: dict[str, PageReport]
+) -> None:
+    """Every formula is typeset (no raw TeX), by a MathJax loaded from the book's own files.
+
+    The browser reaches no host but the local server, as a reader without internet.
+    """
+    report = reports[page.html_path]
+    math = report.math
+    if source_has_display_math(page):
+        assert math.formulas, "the source has $$ equations but the page shows no formula"
+    assert not math.unrendered, f"formulas left as raw TeX: {list(math.unrendered)}"
+    assert not math.prose_has_double_dollars, "'$$' in the page's text: math that was not parsed"
+    if math.formulas:
+        assert math.rendered >= math.formulas, (math.rendered, math.formulas)
+        assert math.scripts, "formulas but no MathJax script"
+    page_origin = urlsplit(report.url).netloc
+    for script in math.scripts:
+        assert urlsplit(script).netloc == page_origin, f"MathJax from another host: {script}"
+        assert local_file(HTML_DIR, script).is_file(), script
 
 
 @pytest.mark.parametrize("page", TOC_PAGES, ids=page_id)
