@@ -38,7 +38,8 @@ test-unit: $(STAMP)
 # Model, loss, metric and device tests again under the JAX backend.
 test-jax: $(STAMP)
 	KERAS_BACKEND=jax $(BIN)/python -m pytest tests/test_model.py tests/test_losses.py \
-		tests/test_training_metrics.py tests/test_device.py tests/test_training_jax.py
+		tests/test_training_metrics.py tests/test_device.py tests/test_training_jax.py \
+		tests/test_original_recipe.py
 
 # nbval always runs every chapter on the synthetic default, whatever the book was built on.
 test-notebooks: $(STAMP)
