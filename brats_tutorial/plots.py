@@ -88,7 +88,7 @@ _NOTEBOOK_COLOUR = "#999999"
 NOTEBOOK_SCORE_LABELS: dict[str, str] = dict(
     zip(
         ORIGINAL_NOTEBOOK_METRICS,
-        ("notebook Dice\n(pooled, 4 classes)", "notebook\nsensitivity", "notebook\nspecificity"),
+        ("notebook\nDice (pooled)", "notebook\nsensitivity", "notebook\nspecificity"),
     )
 )
 #: Columns that may hold the case ids of a per-case table (else its index does).
