@@ -62,6 +62,8 @@ KERAS_EPSILON: float = 1e-7
 
 #: Environment variable naming a real BraTS folder; when unset, chapters use synthetic data.
 DATA_DIR_ENV: str = "BRATS_DATA_DIR"
+#: Environment variable: "1" uses synthetic data when no real folder is given, in every profile.
+SYNTHETIC_ENV: str = "BRATS_SYNTHETIC"
 #: Environment variable naming the real BraTS 2018 sample used by integration tests.
 SAMPLE_DIR_ENV: str = "BRATS_SAMPLE_DIR"
 #: Environment variable selecting the profile ("quick" or "full").

@@ -1,8 +1,9 @@
 """What every chapter's Setup section needs, in one call each, so that a chapter runs on its own.
 
 ``prepare_data`` picks real data (argument or ``BRATS_DATA_DIR``) or generates the synthetic
-set; ``prepare_training_data`` builds the cache and the patient split; ``trained_model`` loads the
-model a previous chapter trained with the same settings, or trains one now.
+set (the full profile needs real data unless ``BRATS_SYNTHETIC=1``); ``prepare_training_data``
+builds the cache and the patient split; ``trained_model`` loads the model a previous chapter
+trained with the same settings, or trains one now.
 """
 
 from __future__ import annotations
@@ -99,17 +100,39 @@ class CourseData:
         return cases[: self.profile.max_cases] if self.profile.max_cases else cases
 
 
-def prepare_data(profile: str | Profile | None = None, data_dir: str | Path | None = None, seed: int = 0) -> CourseData:
+def prepare_data(
+    profile: str | Profile | None = None,
+    data_dir: str | Path | None = None,
+    seed: int = 0,
+    synthetic: bool | None = None,
+) -> CourseData:
     """Resolve the profile and the data folder; generate synthetic data when none is configured.
+
+    The quick and cpu profiles fall back to synthetic data; the full profile stops with a message
+    saying how to get BraTS, unless synthetic data are asked for (see
+    :func:`brats_tutorial.data_sources.resolve_data_dir`).
 
     Args:
         profile: "quick", "cpu", "full", a :class:`Profile`, or ``None`` (``BRATS_PROFILE``, else quick).
         data_dir: a real BraTS folder, or ``None`` (``BRATS_DATA_DIR``, else synthetic).
         seed: seed of the synthetic data set.
+        synthetic: without a real folder, ``True`` uses synthetic data in any profile and ``False``
+            raises in any profile; ``None``: ``BRATS_SYNTHETIC``, else the profile's rule.
+
+    Raises:
+        ValueError: real data are needed and none is given; the message names ``BRATS_DATA_DIR``
+            and ``BRATS_SYNTHETIC`` and says how to download BraTS.
     """
     if not isinstance(profile, Profile):
         profile = get_profile(profile)
-    folder, is_synthetic = resolve_data_dir(data_dir, synthetic_cases=profile.synthetic_cases, seed=seed)
+    folder, is_synthetic = resolve_data_dir(
+        data_dir,
+        synthetic_cases=profile.synthetic_cases,
+        seed=seed,
+        synthetic=synthetic,
+        needs_real_data=profile.needs_real_data,
+        purpose=f"the {profile.name!r} profile" if profile.needs_real_data else "this run",
+    )
     cases = find_cases(folder)
     key = hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:8]
     work_dir = default_work_dir() / f"work_{folder.name}_{key}"

@@ -6,7 +6,9 @@
   real BraTS 2018 cases of the course's sample): the quick model at 64 x 64, 20 epochs, about
   3 minutes of training on 2 cores for 14 training patients; a quarter of the patients are held
   out as the test set so that the reported scores rest on more than a handful of patients.
-- ``full``: real data on a GPU (Colab, the whole of BraTS 2020).
+- ``full``: real data on a GPU (Colab, the whole of BraTS 2020). Without real data it stops with
+  a message saying how to get BraTS, rather than training for an hour on synthetic data; set
+  ``BRATS_SYNTHETIC=1`` to run it on synthetic data on purpose.
 
 Select with the environment variable ``BRATS_PROFILE`` or by name in a chapter's first cells.
 """
@@ -24,7 +26,7 @@ class Profile:
     """How much work a chapter does.
 
     Attributes:
-        name: "quick" or "full".
+        name: "quick", "cpu" or "full".
         synthetic_cases: synthetic patients generated when no real data is configured.
         max_cases: at most this many patients are used (``None``: all).
         model_preset: a key of :data:`brats_tutorial.model.PRESETS`.
@@ -36,6 +38,9 @@ class Profile:
             times faster on a CPU (measured on this project's 2-core machine).
         validation_fraction: share of the patients held out to pick the best epoch.
         test_fraction: share of the patients held out for the final evaluation.
+        needs_real_data: without real data, stop with a message instead of falling back to
+            synthetic data (True only for ``full``; synthetic data on purpose: ``BRATS_SYNTHETIC=1``
+            or ``prepare_data(..., synthetic=True)``).
     """
 
     name: str
@@ -48,6 +53,7 @@ class Profile:
     image_size: int
     validation_fraction: float = 0.15
     test_fraction: float = 0.15
+    needs_real_data: bool = False
 
     def preprocessing_settings(self, **overrides):
         """The default :class:`~brats_tutorial.preprocessing.PreprocessingSettings` of this profile."""
@@ -88,6 +94,7 @@ PROFILES: dict[str, Profile] = {
         batch_size=32,
         learning_rate=1e-3,
         image_size=128,
+        needs_real_data=True,
     ),
 }
 

@@ -3,6 +3,8 @@ messages when kagglehub is missing or fails. No network: kagglehub is replaced b
 
 from __future__ import annotations
 
+import re
+import subprocess
 import sys
 import types
 import zipfile
@@ -299,3 +301,46 @@ def test_kagglehub_failures_say_what_to_do(monkeypatch, capsys, name):
 
 def test_importing_the_module_does_not_import_kagglehub():
     assert "kagglehub" not in vars(download)
+
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+SCRIPT = "data_scripts/download_brats.py"
+
+
+def readme_download_commands() -> list[list[str]]:
+    """The download commands of README.md's "Real BraTS 2020" bullet, as argument lists."""
+    readme = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+    start = readme.index("- **Real BraTS 2020:**")
+    end = readme.find("\n- ", start + 1)
+    bullet = " ".join(readme[start:end].split())
+    commands = [
+        span.split()[2:]
+        for span in re.findall(r"`([^`]+)`", bullet)
+        if span.startswith(f"python {SCRIPT}")
+    ]
+    assert commands, "README.md's Real BraTS 2020 bullet has no download command"
+    return commands
+
+
+def test_readme_download_commands_match_the_script(tmp_path):
+    # The README once said `download_brats.py OUT_DIR`; the script takes no positional argument.
+    result = subprocess.run(
+        [sys.executable, str(REPOSITORY / SCRIPT), "--help"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    usage = " ".join(result.stdout.split("\n\n")[0].split())
+    # "[--zip ZIP]": an option and its value's placeholder, if it takes one.
+    takes_value = {
+        name: bool(value) for name, value in re.findall(r"\[(--[\w-]+)(?: ([A-Z_]+))?\]", usage)
+    }
+    assert "--zip" in takes_value and "--dest" in takes_value, usage
+    for arguments in readme_download_commands():
+        position = 0
+        while position < len(arguments):
+            option = arguments[position]
+            assert option in takes_value and option in result.stdout, (
+                f"README.md: {SCRIPT} {' '.join(arguments)}: {option!r} is not an option of the script"
+            )
+            position += 2 if takes_value[option] else 1
+        assert position == len(arguments), arguments
