@@ -17,7 +17,7 @@ endif
 # 3: TensorFlow 2.21 still prints INFO lines into notebook outputs at level 2.
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: venv book test test-unit test-jax test-notebooks benchmarks clean
+.PHONY: venv book test test-unit test-doctest test-jax test-notebooks benchmarks clean
 
 venv: $(STAMP)
 
@@ -30,10 +30,14 @@ $(STAMP): pyproject.toml
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-test: test-unit test-jax test-notebooks
+test: test-unit test-doctest test-jax test-notebooks
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests --durations=15
+
+# The ">>>" examples in the package's docstrings (labels, splits, volume metrics, ...).
+test-doctest: $(STAMP)
+	$(BIN)/python -m pytest -q --doctest-modules brats_tutorial _ext
 
 # Model, loss, metric and device tests again under the JAX backend.
 test-jax: $(STAMP)

@@ -48,6 +48,9 @@ def labels_to_classes(labels: np.ndarray, source: str | Path = "<array>") -> np.
 
     Raises:
         BratsDataError: if a value is not a BraTS label.
+
+    >>> labels_to_classes(np.array([0, 1, 2, 4])).tolist()
+    [0, 1, 2, 3]
     """
     check_labels(labels, source)
     return _LABEL_LOOKUP[np.asarray(labels).astype(np.intp)]
@@ -61,6 +64,9 @@ def classes_to_labels(classes: np.ndarray) -> np.ndarray:
 
     Returns:
         uint8 array of the same shape with values in {0, 1, 2, 4}.
+
+    >>> classes_to_labels(np.array([[0, 3], [1, 2]])).tolist()
+    [[0, 4], [1, 2]]
     """
     classes = np.asarray(classes)
     if classes.size and (classes.min() < 0 or classes.max() > 3):
@@ -77,6 +83,10 @@ def region_mask(labels: np.ndarray, region: str) -> np.ndarray:
 
     Returns:
         bool array of the same shape.
+
+    >>> labels = np.array([0, 1, 2, 4])
+    >>> [region_mask(labels, region).tolist() for region in ("WT", "TC", "ET")]
+    [[False, True, True, True], [False, True, False, True], [False, False, False, True]]
     """
     return np.isin(labels, REGION_LABELS[region])
 

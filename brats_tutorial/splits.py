@@ -111,6 +111,12 @@ def split_patients(
 
     Raises:
         ValueError: on an empty list, repeated ids or fractions out of range.
+
+    >>> split = split_patients([f"case{i:02d}" for i in range(20)], 0.15, 0.25, seed=0)
+    >>> [len(split.train), len(split.validation), len(split.test)]
+    [12, 3, 5]
+    >>> split_patients(["b", "a", "c"], seed=1) == split_patients(["c", "b", "a"], seed=1)
+    True
     """
     ids = sorted(str(case_id) for case_id in case_ids)
     if not ids:
