@@ -2,12 +2,27 @@
 
 Subcommands cover the whole path, each with ``--help``::
 
+    brats-tutorial download --zip PATH --dest DIR        # get BraTS 2020 (Kaggle, or a zip)
     brats-tutorial synthetic OUT_DIR --cases 12          # make a synthetic BraTS-like data set
     brats-tutorial check DATA_DIR                        # validate a data set, print the report
     brats-tutorial cache DATA_DIR                        # build the preprocessed slice cache
     brats-tutorial train DATA_DIR RUN_DIR --profile quick  # split by patient, cache, train
     brats-tutorial predict RUN_DIR DATA_DIR PRED_DIR     # whole-case predictions as NIfTI
     brats-tutorial evaluate PRED_DIR DATA_DIR            # per-patient 3D metrics + summary CSV
+
+The scripts in ``data_scripts/`` (``download_brats.py``, ``make_synthetic.py``,
+``check_dataset.py``, ``build_cache.py``) are the ``download``, ``synthetic``, ``check`` and
+``cache`` subcommands under another name: same options, defaults and exit status.
+
+Exit status:
+
+- 0: done (and, for ``check`` and ``download``, every case passed the check);
+- 1: a case failed (``check``, ``download``'s check, ``predict``);
+- 2: bad arguments (argparse prints the usage) or unusable input data: a
+  :class:`~brats_tutorial.errors.BratsDataError` or a failed download, printed as ``error: ...``
+  without a traceback.
+
+Any other exception is a bug, not bad input, and propagates with its traceback.
 """
 
 from __future__ import annotations
@@ -17,41 +32,104 @@ import json
 import sys
 from pathlib import Path
 
-from .constants import DEFAULT_MODALITIES, IMAGE_SIZE, MODALITIES, SLICE_COUNT, SLICE_START
+from .constants import (
+    DATA_DIR_ENV,
+    DEFAULT_MODALITIES,
+    IMAGE_SIZE,
+    KAGGLE_DATASET_URL,
+    MASK_INTERPOLATIONS,
+    MODALITIES,
+    NORMALISATIONS,
+    PROFILE_ENV,
+    SLICE_COUNT,
+    SLICE_START,
+    SYNTHETIC_CASES,
+)
 from .errors import BratsDataError
-from .profiles import PROFILES
+from .profiles import PROFILES, Profile, get_profile
 
 SPLIT_FILE = "split.json"
 SETTINGS_FILE = "preprocessing.json"
 
 
+def _integer_at_least(minimum: int):
+    """An argparse ``type``: an integer >= ``minimum``, else a usage error naming the bound."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+_POSITIVE = _integer_at_least(1)
+_NON_NEGATIVE = _integer_at_least(0)
+
+
+def _profile_from_args(args: argparse.Namespace) -> Profile:
+    """``--profile`` (checked by argparse), else ``$BRATS_PROFILE``, else quick; a bad
+    ``$BRATS_PROFILE`` is a usage error."""
+    try:
+        return get_profile(getattr(args, "profile", None))
+    except ValueError as error:  # only the environment variable can name an unknown profile
+        args.command_parser.error(f"${PROFILE_ENV}: {error}")
+
+
 def _settings_from_args(args: argparse.Namespace):
     from .preprocessing import PreprocessingSettings
-    from .profiles import get_profile
 
-    image_size = args.image_size or get_profile(getattr(args, "profile", None)).image_size
-    return PreprocessingSettings(
-        slice_start=args.slice_start,
-        slice_count=args.slice_count,
-        modalities=tuple(args.modalities),
-        normalisation=args.normalisation,
-        image_size=image_size,
-    )
+    image_size = args.image_size or _profile_from_args(args).image_size
+    try:
+        return PreprocessingSettings(
+            slice_start=args.slice_start,
+            slice_count=args.slice_count,
+            modalities=tuple(args.modalities),
+            normalisation=args.normalisation,
+            image_size=image_size,
+            mask_interpolation=args.mask_interpolation,
+        )
+    except ValueError as error:  # what argparse cannot check alone, e.g. a repeated modality
+        args.command_parser.error(str(error))
 
 
 def _add_preprocessing_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("preprocessing")
-    group.add_argument("--slice-start", type=int, default=SLICE_START, help="first axial slice (default %(default)s)")
-    group.add_argument("--slice-count", type=int, default=SLICE_COUNT, help="number of axial slices (default %(default)s)")
-    group.add_argument("--modalities", nargs="+", choices=MODALITIES, default=list(DEFAULT_MODALITIES), help="input channels (default: %(default)s)")
-    group.add_argument("--normalisation", choices=("zscore", "max"), default="zscore", help="intensity normalisation (default %(default)s)")
-    group.add_argument("--image-size", type=int, default=None, help=f"in-plane size after resizing (default: the profile's; {IMAGE_SIZE} in the full profile)")
+    group.add_argument("--slice-start", type=_NON_NEGATIVE, default=SLICE_START, help="first axial slice (default %(default)s)")
+    group.add_argument("--slice-count", type=_POSITIVE, default=SLICE_COUNT, help="number of axial slices (default %(default)s)")
+    group.add_argument("--modalities", nargs="+", choices=MODALITIES, default=list(DEFAULT_MODALITIES), help="input channels, in order (default: %(default)s)")
+    group.add_argument("--normalisation", choices=NORMALISATIONS, default=NORMALISATIONS[0], help="intensity normalisation (default %(default)s)")
+    group.add_argument("--image-size", type=_POSITIVE, default=None, help=f"in-plane size after resizing (default: the profile's, from --profile or ${PROFILE_ENV}; {IMAGE_SIZE} in the full profile)")
+    group.add_argument("--mask-interpolation", choices=MASK_INTERPOLATIONS, default=MASK_INTERPOLATIONS[0], help="how masks are resized (default %(default)s)")
+
+
+def _add_no_progress_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _command_download(args: argparse.Namespace) -> int:
+    from .download import DownloadError, prepare_dataset
+
+    try:
+        training_folder, report = prepare_dataset(args.zip, args.dest, validate=not args.no_check, progress=not args.no_progress)
+    except DownloadError as error:  # Kaggle side; the message says what to do instead
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if report is not None:
+        print(report.format())
+    print(f"Training data: {training_folder}")
+    print(f"Use it with:  export {DATA_DIR_ENV}={training_folder}")
+    return 0 if report is None or report.ok else 1
 
 
 def _command_synthetic(args: argparse.Namespace) -> int:
     from .synthetic import generate_dataset
 
-    paths = generate_dataset(args.output_dir, n_cases=args.cases, seed=args.seed, compressed=args.compressed, progress=True)
+    paths = generate_dataset(args.output_dir, n_cases=args.cases, seed=args.seed, compressed=args.compressed, start_index=args.start_index, progress=not args.no_progress)
     print(f"{len(paths)} synthetic cases in {args.output_dir}")
     return 0
 
@@ -59,14 +137,16 @@ def _command_synthetic(args: argparse.Namespace) -> int:
 def _command_check(args: argparse.Namespace) -> int:
     from .validation import check_command
 
-    return check_command(args.data_dir)
+    return check_command(args.data_dir, expect_masks=_EXPECT_MASKS[args.expect_masks], progress=not args.no_progress)
 
 
 def _command_cache(args: argparse.Namespace) -> int:
     from .cache import build_cache
 
-    info = build_cache(args.data_dir, args.cache_dir, _settings_from_args(args), progress=True)
+    info = build_cache(args.data_dir, args.cache_dir, _settings_from_args(args), progress=not args.no_progress)
     print(f"cache: {info.cache_dir} ({len(info.case_ids)} cases; built {len(info.built)}, up to date {len(info.up_to_date)}, skipped {len(info.skipped)})")
+    for case_id, reason in info.skipped.items():
+        print(f"  skipped {case_id}: {reason}")
     return 0
 
 
@@ -74,16 +154,17 @@ def _command_train(args: argparse.Namespace) -> int:
     from .atomic import save_json_atomic
     from .cache import build_cache
     from .discovery import find_cases
-    from .profiles import get_profile
     from .splits import load_or_make_split
     from .training import TrainingConfig, train
 
     run_dir = Path(args.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    profile = get_profile(args.profile)
+    profile = _profile_from_args(args)
     settings = _settings_from_args(args)
     split_path = run_dir / SPLIT_FILE
     case_ids = [c.case_id for c in find_cases(args.data_dir) if c.has_mask]
+    if not case_ids:
+        raise BratsDataError(args.data_dir, "no case has a mask: nothing to train on")
     if profile.max_cases is not None:
         case_ids = case_ids[: profile.max_cases]
     split = load_or_make_split(
@@ -142,72 +223,88 @@ def _command_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+#: ``check --expect-masks`` values and the ``expect_masks`` argument of ``validate_dataset``.
+_EXPECT_MASKS: dict[str, bool | None] = {"auto": None, "yes": True, "no": False}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="brats-tutorial", description="Brain-tumour segmentation on BraTS with a 2D U-Net: data, training, prediction, evaluation.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    synthetic = commands.add_parser("synthetic", help="make a synthetic BraTS-like data set", description="Write synthetic cases in the BraTS 2020 layout (240x240x155, int16 images, uint8 labels {0,1,2,4}).")
-    synthetic.add_argument("output_dir", type=Path)
-    synthetic.add_argument("--cases", type=int, default=12, help="number of cases (default %(default)s)")
-    synthetic.add_argument("--seed", type=int, default=0)
+    def add_command(name: str, handler, **kwargs) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, **kwargs)
+        # The handler gets its own parser, to report a bad value it checks itself as a usage error.
+        command.set_defaults(handler=handler, command_parser=command)
+        return command
+
+    download = add_command("download", _command_download, help="get BraTS 2020 from Kaggle, or unpack the zip downloaded by hand, and check it", description=f"Download BraTS 2020 from Kaggle with kagglehub (needs KAGGLE_USERNAME/KAGGLE_KEY or ~/.kaggle/kaggle.json; pip install \"brats_tutorial[download]\"), or unpack the zip downloaded by hand from {KAGGLE_DATASET_URL}; then check the training cases. Exit status 1 if a case fails the check, 2 if the download or the unpacking fails.")
+    download.add_argument("--zip", type=Path, metavar="PATH", help="the zip downloaded by hand (skips kagglehub)")
+    download.add_argument("--dest", type=Path, metavar="DIR", help="folder to unpack the zip into (must not exist; default: beside the zip, named after it)")
+    download.add_argument("--no-check", action="store_true", help="skip the data check")
+    _add_no_progress_argument(download)
+
+    synthetic = add_command("synthetic", _command_synthetic, help="make a synthetic BraTS-like data set", description="Write synthetic cases in the BraTS 2020 layout (240x240x155, int16 images, uint8 labels {0,1,2,4}). Running it again with the same arguments does nothing: the data set is already there.")
+    synthetic.add_argument("output_dir", type=Path, help="folder to write the cases into")
+    synthetic.add_argument("--cases", type=_POSITIVE, default=SYNTHETIC_CASES, help="number of cases (default %(default)s)")
+    synthetic.add_argument("--seed", type=_NON_NEGATIVE, default=0, help="data set seed (default %(default)s)")
+    synthetic.add_argument("--start-index", type=_POSITIVE, default=1, help="number of the first case (default %(default)s)")
     synthetic.add_argument("--compressed", action="store_true", help="write .nii.gz instead of .nii")
-    synthetic.set_defaults(handler=_command_synthetic)
+    _add_no_progress_argument(synthetic)
 
-    check = commands.add_parser("check", help="validate a BraTS data set and print the report", description="Check every case: modalities present, shapes and affines agree, finite values, non-empty brain, valid labels, mask present. Exit status 1 if a case fails.")
-    check.add_argument("data_dir", type=Path)
-    check.set_defaults(handler=_command_check)
+    check = add_command("check", _command_check, help="validate a BraTS data set and print the report", description="Check every case: modalities present, shapes and affines agree, finite values, non-empty brain, valid labels, mask present. Exit status 1 if a case fails, 2 if the folder cannot be used (missing, not a folder, no BraTS files).")
+    check.add_argument("data_dir", type=Path, help="a BraTS folder (any layout)")
+    check.add_argument("--expect-masks", choices=tuple(_EXPECT_MASKS), default="auto", help="yes: every case needs a mask; no: masks optional; auto (default): inferred")
+    _add_no_progress_argument(check)
 
-    cache = commands.add_parser("cache", help="build the preprocessed slice cache", description="Preprocess every case with a mask into a cache of float16 slices and uint8 classes (never inside the data folder).")
-    cache.add_argument("data_dir", type=Path)
+    cache = add_command("cache", _command_cache, help="build the preprocessed slice cache", description="Preprocess every case with a mask into a cache of float16 slices and uint8 classes (never inside the data folder). Re-running reuses the cases that are up to date.")
+    cache.add_argument("data_dir", type=Path, help="BraTS folder (any layout the package reads)")
     cache.add_argument("--cache-dir", type=Path, default=None, help="default: beside the data folder")
+    _add_no_progress_argument(cache)
     _add_preprocessing_arguments(cache)
-    cache.set_defaults(handler=_command_cache)
 
-    train = commands.add_parser("train", help="split by patient, build the cache and train a U-Net", description="Train on the training patients of a patient-level split saved in RUN_DIR/split.json. Re-running with the same RUN_DIR resumes an interrupted run.")
+    train = add_command("train", _command_train, help="split by patient, build the cache and train a U-Net", description="Train on the training patients of a patient-level split saved in RUN_DIR/split.json. Re-running with the same RUN_DIR resumes an interrupted run.")
     train.add_argument("data_dir", type=Path)
     train.add_argument("run_dir", type=Path, help="where the split, logs and models go")
-    train.add_argument("--profile", choices=tuple(PROFILES), default=None, help="quick: synthetic-sized, a few epochs; cpu: real data on a CPU in a few minutes (the book's model); full: real data on a GPU (default: $BRATS_PROFILE or quick)")
+    train.add_argument("--profile", choices=tuple(PROFILES), default=None, help=f"quick: synthetic-sized, a few epochs; cpu: real data on a CPU in a few minutes (the book's model); full: real data on a GPU (default: ${PROFILE_ENV} or quick)")
     train.add_argument("--preset", choices=("quick", "full", "original"), default=None, help="model preset (default: the profile's)")
-    train.add_argument("--epochs", type=int, default=None)
-    train.add_argument("--batch-size", type=int, default=None)
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--epochs", type=_POSITIVE, default=None)
+    train.add_argument("--batch-size", type=_POSITIVE, default=None)
+    train.add_argument("--seed", type=_NON_NEGATIVE, default=0)
     train.add_argument("--cache-dir", type=Path, default=None)
     train.add_argument("--backup-dir", type=Path, default=None, help="resume state (e.g. on Google Drive); default RUN_DIR/backup")
     _add_preprocessing_arguments(train)
-    train.set_defaults(handler=_command_train)
 
-    predict = commands.add_parser("predict", help="predict whole cases and write <CASE>.nii.gz", description="Predict every slice of each case with a model from RUN_DIR and write BraTS submission files.")
+    predict = add_command("predict", _command_predict, help="predict whole cases and write <CASE>.nii.gz", description="Predict every slice of each case with a model from RUN_DIR and write BraTS submission files.")
     predict.add_argument("run_dir", type=Path)
     predict.add_argument("data_dir", type=Path)
     predict.add_argument("output_dir", type=Path)
     predict.add_argument("--model", default="best.keras", help="model file in RUN_DIR (default %(default)s)")
     predict.add_argument("--split", choices=("all", "train", "validation", "test"), default="test", help="which patients of RUN_DIR/split.json (default %(default)s; 'all' for every case)")
-    predict.set_defaults(handler=_command_predict)
 
-    evaluate = commands.add_parser("evaluate", help="per-patient 3D metrics and BraTS-style summary", description="Dice, sensitivity, specificity and HD95 for WT, TC, ET per patient; summary rows as in the BraTS ranking sheet.")
+    evaluate = add_command("evaluate", _command_evaluate, help="per-patient 3D metrics and BraTS-style summary", description="Dice, sensitivity, specificity and HD95 for WT, TC, ET per patient; summary rows as in the BraTS ranking sheet.")
     evaluate.add_argument("predictions_dir", type=Path)
     evaluate.add_argument("data_dir", type=Path)
     evaluate.add_argument("--run-dir", type=Path, default=None, help="score exactly the patients of RUN_DIR/split.json's --split (a missing prediction then counts, see --missing)")
     evaluate.add_argument("--split", choices=("train", "validation", "test"), default="test", help="with --run-dir: which patients (default %(default)s)")
     evaluate.add_argument("--missing", choices=("error", "empty"), default="error", help="with --run-dir: a missing prediction is an error, or scored as all background as BraTS does (default %(default)s)")
     evaluate.add_argument("--csv", default=None, help="output CSV (default: scores.csv beside PREDICTIONS_DIR)")
-    evaluate.set_defaults(handler=_command_evaluate)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run the command line; returns the exit status (see the module docstring).
+
+    Bad arguments raise ``SystemExit(2)`` after argparse prints the usage; a
+    :class:`~brats_tutorial.errors.BratsDataError` is printed as ``error: ...`` and gives 2; any
+    other exception propagates with its traceback.
+    """
+    args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
     except BratsDataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except ValueError as error:
-        parser.error(str(error))
-    return 2
 
 
 if __name__ == "__main__":

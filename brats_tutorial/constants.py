@@ -50,6 +50,17 @@ SLICE_START: int = 22
 SLICE_COUNT: int = 100
 #: In-plane size the slices are resized to.
 IMAGE_SIZE: int = 128
+#: Intensity normalisations of :class:`brats_tutorial.preprocessing.PreprocessingSettings`.
+NORMALISATIONS: tuple[str, ...] = ("zscore", "max")
+#: How masks are resized (see :class:`brats_tutorial.preprocessing.PreprocessingSettings`).
+MASK_INTERPOLATIONS: tuple[str, ...] = ("nearest", "label_aware")
+
+#: Number of cases of a synthetic data set unless told otherwise.
+SYNTHETIC_CASES: int = 12
+
+#: The Kaggle mirror of BraTS 2020 (training with masks, validation without).
+KAGGLE_DATASET: str = "awsaf49/brats20-dataset-training-validation"
+KAGGLE_DATASET_URL: str = f"https://www.kaggle.com/datasets/{KAGGLE_DATASET}"
 
 #: HD95 that the BraTS evaluation reports when exactly one of prediction and reference is empty.
 #: It is the diagonal of the 240 x 240 x 155 volume in mm, as in the BraTS ranking sheets.

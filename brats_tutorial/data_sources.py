@@ -23,7 +23,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .constants import DATA_DIR_ENV, SAMPLE_DIR_ENV, SYNTHETIC_ENV
+from .constants import DATA_DIR_ENV, SAMPLE_DIR_ENV, SYNTHETIC_CASES, SYNTHETIC_ENV
 
 WORK_DIR_ENV = "BRATS_WORK_DIR"
 
@@ -117,7 +117,7 @@ def missing_real_data_message(purpose: str = "this run") -> str:
 
 def resolve_data_dir(
     data_dir: str | Path | None = None,
-    synthetic_cases: int = 12,
+    synthetic_cases: int = SYNTHETIC_CASES,
     seed: int = 0,
     synthetic: bool | None = None,
     needs_real_data: bool = False,

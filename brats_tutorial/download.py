@@ -13,29 +13,24 @@ checked with :func:`brats_tutorial.validation.validate_dataset`.
 
 Failures come as :class:`DownloadError` (Kaggle side) or
 :class:`~brats_tutorial.errors.BratsDataError` (files) with a message that says what to do;
-:func:`main` prints them without a traceback.
+the command line (``brats-tutorial download``, also ``python data_scripts/download_brats.py``,
+in :mod:`brats_tutorial.cli`) prints them without a traceback.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import shutil
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .constants import DATA_DIR_ENV
+from .constants import KAGGLE_DATASET, KAGGLE_DATASET_URL
 from .errors import BratsDataError
 from .validation import ValidationReport, validate_dataset
-
-#: The Kaggle mirror of BraTS 2020 (training with masks, validation without).
-KAGGLE_DATASET: str = "awsaf49/brats20-dataset-training-validation"
-KAGGLE_DATASET_URL: str = f"https://www.kaggle.com/datasets/{KAGGLE_DATASET}"
 
 _BY_HAND = (
     f"or download the zip by hand from {KAGGLE_DATASET_URL} (\"Download\" button) and run "
@@ -265,39 +260,3 @@ def prepare_dataset(
     report = validate_dataset(training_folder, progress=progress) if validate else None
     return training_folder, report
 
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line of ``data_scripts/download_brats.py``; returns the exit status.
-
-    0: data ready and every case passed the check; 1: a case failed the check, or the download
-    or unpacking failed (message on stderr, no traceback).
-    """
-    parser = argparse.ArgumentParser(
-        description=(
-            "Download BraTS 2020 from Kaggle with kagglehub (needs KAGGLE_USERNAME/KAGGLE_KEY or "
-            "~/.kaggle/kaggle.json), or unpack the zip downloaded by hand from "
-            f"{KAGGLE_DATASET_URL}; then check the training cases."
-        )
-    )
-    parser.add_argument("--zip", type=Path, help="the zip downloaded by hand (skips kagglehub)")
-    parser.add_argument(
-        "--dest", type=Path, help="folder to unpack the zip into (must not exist)"
-    )
-    parser.add_argument("--no-check", action="store_true", help="skip the data check")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    arguments = parser.parse_args(argv)
-    try:
-        training_folder, report = prepare_dataset(
-            arguments.zip,
-            arguments.dest,
-            validate=not arguments.no_check,
-            progress=not arguments.no_progress,
-        )
-    except (DownloadError, BratsDataError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    if report is not None:
-        print(report.format())
-    print(f"Training data: {training_folder}")
-    print(f"Use it with:  export {DATA_DIR_ENV}={training_folder}")
-    return 0 if report is None or report.ok else 1

@@ -24,7 +24,16 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from .constants import DEFAULT_MODALITIES, IMAGE_SIZE, MODALITIES, NUM_CLASSES, SLICE_COUNT, SLICE_START
+from .constants import (
+    DEFAULT_MODALITIES,
+    IMAGE_SIZE,
+    MASK_INTERPOLATIONS,
+    MODALITIES,
+    NORMALISATIONS,
+    NUM_CLASSES,
+    SLICE_COUNT,
+    SLICE_START,
+)
 from .errors import BratsDataError
 from .labels import labels_to_classes
 from .loading import Case
@@ -32,9 +41,6 @@ from .loading import Case
 #: Bumped whenever preprocessing changes its output for the same settings; caches built by an
 #: older version are then rebuilt.
 PREPROCESSING_VERSION: int = 1
-
-NORMALISATIONS: tuple[str, ...] = ("zscore", "max")
-MASK_INTERPOLATIONS: tuple[str, ...] = ("nearest", "label_aware")
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ import numpy as np
 from scipy import ndimage
 
 from .atomic import atomic_path, save_json_atomic
-from .constants import MASK_SUFFIX, MODALITIES, VOLUME_SHAPE, VOXEL_SPACING_MM
+from .constants import MASK_SUFFIX, MODALITIES, SYNTHETIC_CASES, VOLUME_SHAPE, VOXEL_SPACING_MM
 from .errors import BratsDataError
 
 #: Voxel-to-world matrix of the real BraTS files (LPS orientation, 1 mm voxels).
@@ -644,7 +644,7 @@ def _progress(items: range, enabled: bool, total: int) -> Iterator[int]:
 
 def generate_dataset(
     output_dir: str | Path,
-    n_cases: int = 12,
+    n_cases: int = SYNTHETIC_CASES,
     seed: int = 0,
     compressed: bool = False,
     start_index: int = 1,

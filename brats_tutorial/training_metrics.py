@@ -7,11 +7,20 @@ pixel is the argmax of the softmax output; the reference class is the argmax of 
 ``y_true`` or an integer ``y_true`` directly. Regions (whole tumour WT, tumour core TC,
 enhancing tumour ET) are sets of classes from :data:`brats_tutorial.constants.REGION_CLASSES`.
 
-Conventions when a ratio has nothing to count:
+Conventions when a ratio has nothing to count, the **epoch rule**: the counts are those of the
+whole epoch, so a 0/0 means that no pixel of the epoch (every slice of every batch) counts:
 
-- Dice = 1 when the region is empty in both reference and prediction;
-- sensitivity = 1 when the reference region is empty (nothing to miss);
-- specificity = 1 when the reference region covers every pixel (nothing to reject).
+- Dice = 1 when the region is empty in both reference and prediction over the epoch;
+- sensitivity = 1 when the whole epoch has no reference pixel of the region, whatever was
+  predicted (nothing to miss; false positives are left to Dice and specificity);
+- specificity = 1 when the reference region covers every pixel of the epoch (nothing to reject).
+
+With BraTS slices this 0/0 is rare for WT and TC; for ET it happens on an epoch (or a validation
+set) without any enhancing tumour. The 3D metrics of :mod:`brats_tutorial.volume_metrics` score
+one case at a time and follow the **per-case (BraTS) rule** instead: an empty reference gives
+sensitivity 1 only when nothing was predicted, 0 when anything was (specificity's own 0/0 takes
+the mirror rule). Both rules agree whenever the ratio is not 0/0. Use these metrics to follow
+training, and :mod:`~brats_tutorial.volume_metrics` to report a model.
 
 Counts are float32 variables like Keras's own confusion metrics: exact up to 2**24 pixels per
 count, then rounded with a relative error near 1e-7, negligible for these ratios.
@@ -124,7 +133,7 @@ class _RegionCounts(keras.metrics.Metric):
 
 
 def _ratio_or_one(numerator, denominator):
-    """``numerator / denominator``, and 1 where the denominator is 0."""
+    """``numerator / denominator``, and 1 where the denominator is 0 (the epoch rule)."""
     safe = ops.where(denominator > 0, denominator, ops.ones_like(denominator))
     return ops.where(denominator > 0, numerator / safe, ops.ones_like(denominator))
 
@@ -133,7 +142,8 @@ def _ratio_or_one(numerator, denominator):
 class RegionDice(_RegionCounts):
     """Dice ``2 TP / (2 TP + FP + FN)`` of a region over the epoch; named ``dice_<region>``.
 
-    1 when the region is empty in both reference and prediction.
+    1 when the region is empty in both reference and prediction over the whole epoch (the same
+    value as :func:`brats_tutorial.volume_metrics.dice` gives for one case).
     """
 
     kind = "dice"
@@ -145,9 +155,12 @@ class RegionDice(_RegionCounts):
 
 @keras.saving.register_keras_serializable(package="brats_tutorial")
 class RegionSensitivity(_RegionCounts):
-    """Sensitivity (recall) ``TP / (TP + FN)`` of a region; named ``sensitivity_<region>``.
+    """Sensitivity (recall) ``TP / (TP + FN)`` of a region over the epoch; named
+    ``sensitivity_<region>``.
 
-    1 when the reference region is empty.
+    Epoch rule: 1 when the whole epoch has no reference pixel of the region, even if the region
+    was predicted. :func:`brats_tutorial.volume_metrics.sensitivity` (per-case BraTS rule) gives
+    0 for that prediction; see the module docstring.
     """
 
     kind = "sensitivity"
@@ -158,9 +171,10 @@ class RegionSensitivity(_RegionCounts):
 
 @keras.saving.register_keras_serializable(package="brats_tutorial")
 class RegionSpecificity(_RegionCounts):
-    """Specificity ``TN / (TN + FP)`` of a region; named ``specificity_<region>``.
+    """Specificity ``TN / (TN + FP)`` of a region over the epoch; named ``specificity_<region>``.
 
-    1 when the reference region covers every pixel.
+    Epoch rule: 1 when the reference region covers every pixel of the epoch, even if some were
+    missed (:func:`brats_tutorial.volume_metrics.specificity` gives 0 then).
     """
 
     kind = "specificity"

@@ -5,8 +5,8 @@ boolean masks of the same shape, usually ``bool (240, 240, 155)``, one region (W
 prediction and of the reference. :func:`region_scores` computes all four for the three regions
 from file-label volumes.
 
-Conventions for empty masks (BraTS ranks an empty reference as a detection question: predicting
-nothing is perfect, predicting anything is wrong on every metric):
+Conventions for empty masks, the **per-case (BraTS) rule** (BraTS ranks an empty reference as a
+detection question: predicting nothing is perfect, predicting anything is wrong on every metric):
 
 =================================  ======  ===========  ===========  ==========================
 prediction / reference             Dice    Sensitivity  Specificity  HD95 (mm)
@@ -22,6 +22,12 @@ costs as much on sensitivity as on Dice (and the mean over cases cannot hide it)
 TN/(TN+FP) is counted over every voxel of the volume, as BraTS does; it is therefore close to 1
 for any sensible prediction. Its own 0/0 case (a reference with no negative voxel, never met in
 BraTS) takes the mirror convention: specificity(p, r) = sensitivity(~p, ~r).
+
+The training metrics of :mod:`brats_tutorial.training_metrics` (``sensitivity_<region>`` in the
+Keras logs) count over a whole epoch and follow another rule where the reference is empty: the
+**epoch rule**, sensitivity 1 whatever was predicted. A false-positive enhancing tumour in a case
+without one therefore scores sensitivity 0 here and 1 there; the two agree whenever the reference
+is not empty.
 
 The original notebook's metrics, kept to show the pitfall, are :func:`original_dice_coefficient`,
 :func:`original_sensitivity` and :func:`original_specificity` (NumPy twins of the Keras functions
@@ -105,8 +111,10 @@ def sensitivity(prediction: np.ndarray, reference: np.ndarray) -> float:
         reference: bool (X, Y, Z).
 
     Returns:
-        Sensitivity in [0, 1]. With an empty reference (0/0): 1 when the prediction is empty
-        too, 0 when it is not, the same as Dice (see the module docstring).
+        Sensitivity in [0, 1]. With an empty reference (0/0), the per-case BraTS rule: 1 when
+        the prediction is empty too, 0 when it is not, the same as Dice (see the module
+        docstring; :class:`brats_tutorial.training_metrics.RegionSensitivity` gives 1 in both
+        cases, the epoch rule).
     """
     prediction, reference = _check_pair(prediction, reference)
     true_positives, false_positives, false_negatives, _ = _counts(prediction, reference)

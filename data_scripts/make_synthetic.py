@@ -1,57 +1,36 @@
 """Write a synthetic BraTS-like data set (BraTS 2020 layout) with a progress bar.
 
-Usage::
-
-    python data_scripts/make_synthetic.py OUTPUT_DIR --cases 12 --seed 0 [--compressed]
+    python data_scripts/make_synthetic.py OUTPUT_DIR --cases 12 --seed 0 [--start-index 1]
+        [--compressed] [--no-progress]
 
 Running it again with the same arguments does nothing: the data set is already there.
+
+The ``brats-tutorial synthetic`` subcommand under another name: the same options, defaults and
+exit status (0 done, 2 the folder holds other data); see ``--help`` or :mod:`brats_tutorial.cli`.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from brats_tutorial.errors import BratsDataError
-from brats_tutorial.synthetic import generate_dataset
+try:
+    from brats_tutorial.cli import main as cli_main
+except ImportError:  # run from a source checkout without installing the package
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from brats_tutorial.cli import main as cli_main
 
-
-def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
-    """Read the command line."""
-    parser = argparse.ArgumentParser(
-        description="Write a synthetic BraTS-like data set in the BraTS 2020 layout."
-    )
-    parser.add_argument("output_dir", type=Path, help="folder to write the cases into")
-    parser.add_argument("--cases", type=int, default=12, help="number of cases (default 12)")
-    parser.add_argument("--seed", type=int, default=0, help="data set seed (default 0)")
-    parser.add_argument(
-        "--start-index", type=int, default=1, help="number of the first case (default 1)"
-    )
-    parser.add_argument(
-        "--compressed", action="store_true", help="write .nii.gz instead of .nii"
-    )
-    return parser.parse_args(argv)
+SUBCOMMAND = "synthetic"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Generate the data set; return the exit status."""
-    arguments = parse_arguments(argv)
-    try:
-        folders = generate_dataset(
-            arguments.output_dir,
-            n_cases=arguments.cases,
-            seed=arguments.seed,
-            compressed=arguments.compressed,
-            start_index=arguments.start_index,
-            progress=True,
-        )
-    except (BratsDataError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(f"{len(folders)} cases in {arguments.output_dir}")
-    return 0
+    """Run ``brats-tutorial synthetic ARGV`` (ARGV: this script\'s arguments by default).
+
+    Returns:
+        the exit status of the subcommand.
+    """
+    return cli_main([SUBCOMMAND, *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

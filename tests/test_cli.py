@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
 
+from brats_tutorial import cli
 from brats_tutorial.cli import build_parser, main
+from brats_tutorial.errors import BratsDataError
 
-SUBCOMMANDS = ("synthetic", "check", "cache", "train", "predict", "evaluate")
+SUBCOMMANDS = ("download", "synthetic", "check", "cache", "train", "predict", "evaluate")
+REPOSITORY = Path(__file__).resolve().parent.parent
+#: Each script of data_scripts/ and the subcommand it stands for.
+DATA_SCRIPTS = {
+    "download_brats": "download",
+    "make_synthetic": "synthetic",
+    "check_dataset": "check",
+    "build_cache": "cache",
+}
 
 
 def test_help_of_every_subcommand(capsys):
@@ -39,6 +51,97 @@ def test_bad_arguments_give_a_clear_error(tmp_path, capsys):
     assert "invalid choice: 'huge'" in capsys.readouterr().err
     assert main(["check", str(tmp_path / "missing")]) != 0
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_bad_values_argparse_cannot_check_alone_are_usage_errors(tmp_path, monkeypatch, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["cache", str(tmp_path), "--modalities", "flair", "flair"])
+    assert exit_info.value.code == 2
+    assert "brats-tutorial cache: error: modalities repeat a name" in capsys.readouterr().err
+
+    monkeypatch.setenv("BRATS_PROFILE", "huge")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["cache", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "error: $BRATS_PROFILE: unknown profile 'huge'" in capsys.readouterr().err
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["synthetic", str(tmp_path), "--cases", "0"])
+    assert exit_info.value.code == 2
+    assert "argument --cases: must be >= 1, got 0" in capsys.readouterr().err
+
+
+def _raise(error: BaseException):
+    def handler(args):
+        raise error
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    "error", [RuntimeError("a bug"), ValueError("Invalid dtype, deep inside Keras")], ids=repr
+)
+def test_an_unexpected_exception_propagates_with_its_traceback(tmp_path, monkeypatch, error):
+    # Only bad arguments (usage) and BratsDataError (bad data) are turned into messages: a
+    # ValueError from deep inside a library is a bug to see, not a usage error.
+    monkeypatch.setattr(cli, "_command_check", _raise(error))
+    with pytest.raises(type(error)) as caught:
+        main(["check", str(tmp_path)])
+    assert caught.value is error
+
+
+def test_a_data_error_is_one_line_and_status_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "_command_check", _raise(BratsDataError(tmp_path, "unreadable")))
+    assert main(["check", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"error: {tmp_path}: unreadable\n"
+
+
+def _run(arguments: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "COLUMNS": "100"}
+    return subprocess.run(
+        [sys.executable, *arguments], capture_output=True, text=True, cwd=cwd, env=environment,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize("script", list(DATA_SCRIPTS))
+def test_every_data_script_shows_the_help_of_its_subcommand(script, tmp_path, monkeypatch, capsys):
+    result = _run([str(REPOSITORY / "data_scripts" / f"{script}.py"), "--help"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+    monkeypatch.setenv("COLUMNS", "100")
+    with pytest.raises(SystemExit) as exit_info:
+        main([DATA_SCRIPTS[script], "--help"])
+    assert exit_info.value.code == 0
+    assert result.stdout == capsys.readouterr().out  # same options, defaults and help
+
+
+def _bad_input(script: str, tmp_path: Path) -> list[str]:
+    """Arguments that each script must refuse: data it cannot use."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    return {
+        "download_brats": ["--zip", str(tmp_path / "missing.zip"), "--no-progress"],
+        "make_synthetic": [str(a_file), "--cases", "1", "--no-progress"],
+        "check_dataset": [str(empty), "--no-progress"],
+        "build_cache": [str(empty), "--no-progress"],
+    }[script]
+
+
+@pytest.mark.parametrize("script", list(DATA_SCRIPTS))
+def test_a_data_script_and_the_command_line_agree_on_bad_input(script, tmp_path, capsys):
+    arguments = _bad_input(script, tmp_path)
+    result = _run([str(REPOSITORY / "data_scripts" / f"{script}.py"), *arguments], cwd=tmp_path)
+
+    status = main([DATA_SCRIPTS[script], *arguments])
+
+    assert result.returncode == status == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and result.stderr.endswith(error)
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.slow

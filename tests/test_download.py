@@ -14,19 +14,23 @@ import numpy as np
 import pytest
 from nifti_builders import make_mask, snapshot, write_case, write_nifti
 
-from brats_tutorial import download
+from brats_tutorial import cli, download
 from brats_tutorial.download import (
     DownloadError,
     download_with_kagglehub,
     extract_zip,
     find_training_folder,
-    main,
 )
 from brats_tutorial.errors import BratsDataError
 
 TRAINING = Path("BraTS2020_TrainingData") / "MICCAI_BraTS2020_TrainingData"
 VALIDATION = Path("BraTS2020_ValidationData") / "MICCAI_BraTS2020_ValidationData"
 DATASET_PAGE = "https://www.kaggle.com/datasets/awsaf49/brats20-dataset-training-validation"
+
+
+def main(argv: list[str]) -> int:
+    """``brats-tutorial download ARGV`` (also ``data_scripts/download_brats.py``)."""
+    return cli.main(["download", *argv])
 
 
 def make_kaggle_tree(root: Path, bad_label: bool = False) -> Path:
@@ -190,7 +194,7 @@ def test_main_returns_1_when_a_case_fails_the_check(tmp_path, capsys):
 def test_main_refuses_an_existing_destination_without_a_traceback(tmp_path, capsys):
     zip_path = make_zip(make_kaggle_tree(tmp_path / "tree"), tmp_path / "archive.zip")
     (tmp_path / "brats").mkdir()
-    assert main(["--zip", str(zip_path), "--dest", str(tmp_path / "brats")]) == 1
+    assert main(["--zip", str(zip_path), "--dest", str(tmp_path / "brats")]) == 2
     error = capsys.readouterr().err
     assert error.startswith(f"error: {tmp_path / 'brats'}: already exists")
     assert "Traceback" not in error
@@ -206,7 +210,7 @@ def test_missing_kagglehub_gives_a_clear_message(monkeypatch, capsys):
     assert 'pip install "brats_tutorial[download]"' in message
     assert DATASET_PAGE in message and "--zip" in message
 
-    assert main(["--no-progress"]) == 1
+    assert main(["--no-progress"]) == 2
     error = capsys.readouterr().err
     assert error.startswith("error: kagglehub is not installed")
     assert "Traceback" not in error
@@ -295,7 +299,7 @@ def test_kagglehub_failures_say_what_to_do(monkeypatch, capsys, name):
     if opening.startswith("Kaggle refused") or opening.startswith("kagglehub failed"):
         assert "KAGGLE_USERNAME" in message and "KAGGLE_KEY" in message
         assert "~/.kaggle/kaggle.json" in message
-    assert main(["--no-progress"]) == 1
+    assert main(["--no-progress"]) == 2
     assert "Traceback" not in capsys.readouterr().err
 
 

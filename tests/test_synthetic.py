@@ -344,8 +344,8 @@ def test_script_writes_compressed_cases_from_start_index(tmp_path: Path) -> None
     np.testing.assert_array_equal(case.mask, expected["seg"])
     # Same arguments again: nothing to do, success.
     assert script.main(arguments) == 0
-    # Other arguments for the same folder: an error message and a non-zero status.
-    assert script.main([str(output), "--cases", "2", "--seed", "2"]) == 1
+    # Other arguments for the same folder: an error message and exit status 2 (unusable input).
+    assert script.main([str(output), "--cases", "2", "--seed", "2"]) == 2
 
 
 def test_data_sources_generates_synthetic_data_when_nothing_is_configured(

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 
+from brats_tutorial import volume_metrics
 from brats_tutorial.training_metrics import (
     RegionDice,
     RegionSensitivity,
@@ -128,6 +129,28 @@ def test_empty_region_conventions():
     metric = RegionSpecificity("WT")
     metric.update_state(background + 2, predicts_enhancing)
     assert to_float(metric.result()) == 1.0
+
+
+def test_training_and_volume_sensitivity_state_their_two_rules_on_the_same_empty_reference():
+    # One slice without enhancing tumour in its reference; one prediction finds none, the other
+    # claims ET on 4 pixels (a false positive).
+    reference = np.zeros((1, 8, 8), dtype=np.int32)
+    reference[0, 2:5, 2:5] = 2  # oedema only: WT present, ET empty
+    false_positive = reference.copy()
+    false_positive[0, 6:8, 6:8] = 3
+    reference_et = np.isin(reference[0], [3])
+    for predicted, volume_rule in ((reference, 1.0), (false_positive, 0.0)):
+        training = RegionSensitivity("ET")
+        training.update_state(reference, np.eye(4, dtype=np.float32)[predicted])
+        # Epoch rule: no reference ET pixel in the whole epoch, so 1 whatever was predicted.
+        assert to_float(training.result()) == 1.0
+        # Per-case BraTS rule: 1 only when nothing is predicted, 0 for the false positive.
+        assert volume_metrics.sensitivity(np.isin(predicted[0], [3]), reference_et) == volume_rule
+    # Where the reference is not empty, both rules give TP / (TP + FN).
+    training = RegionSensitivity("WT")
+    training.update_state(reference, np.eye(4, dtype=np.float32)[false_positive])
+    volume = volume_metrics.sensitivity(np.isin(false_positive[0], [1, 2, 3]), reference[0] > 0)
+    assert to_float(training.result()) == pytest.approx(volume) == 1.0
 
 
 def test_region_metrics_names_and_regions():
