@@ -17,7 +17,7 @@ endif
 # 3: TensorFlow 2.21 still prints INFO lines into notebook outputs at level 2.
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: venv book test test-unit test-doctest test-jax test-notebooks benchmarks clean
+.PHONY: venv book test lint test-unit test-doctest test-jax test-notebooks benchmarks clean
 
 venv: $(STAMP)
 
@@ -30,10 +30,16 @@ $(STAMP): pyproject.toml
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-test: test-unit test-doctest test-jax test-notebooks
+test: lint test-unit test-doctest test-jax test-notebooks
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests --durations=15
+
+# ruff: the code is formatted and lint-free (settings in pyproject.toml, line length 100).
+LINTED := brats_tutorial tests benchmarks data_scripts _ext
+lint: $(STAMP)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/ruff check $(LINTED)
 
 # The ">>>" examples in the package's docstrings (labels, splits, volume metrics, ...).
 test-doctest: $(STAMP)

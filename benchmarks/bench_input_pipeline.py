@@ -61,7 +61,11 @@ def resize_slice(image: np.ndarray, size: int) -> np.ndarray:
     if cv2 is not None:
         return cv2.resize(image, (size, size))
     return ndimage.zoom(
-        image, (size / image.shape[0], size / image.shape[1]), order=1, mode="nearest", grid_mode=True
+        image,
+        (size / image.shape[0], size / image.shape[1]),
+        order=1,
+        mode="nearest",
+        grid_mode=True,
     )
 
 
@@ -92,7 +96,9 @@ def fast_onehot_bilinear(classes: np.ndarray) -> np.ndarray:
     Args:
         classes: uint8 (S, 240, 240). Returns: float32 (S, 128, 128, 4).
     """
-    one_hot = (classes[:, None] == np.arange(4, dtype=np.uint8)[None, :, None, None]).astype(np.float32)
+    one_hot = (classes[:, None] == np.arange(4, dtype=np.uint8)[None, :, None, None]).astype(
+        np.float32
+    )
     return np.ascontiguousarray((WEIGHTS @ one_hot @ WEIGHTS.T).transpose(0, 2, 3, 1))
 
 
@@ -156,7 +162,9 @@ def time_original(case_folders: list[Path], fast: bool) -> tuple[float, float, d
     return slices / (time.perf_counter() - start), cpu_ms, timings
 
 
-def time_tf_dataset(images, classes, batch_size: int, epochs: int, repeats: int, augment: bool) -> tuple[list[float], list[float]]:
+def time_tf_dataset(
+    images, classes, batch_size: int, epochs: int, repeats: int, augment: bool
+) -> tuple[list[float], list[float]]:
     """Slices per second and CPU ms per slice of ``make_tf_dataset``, per repeat of ``epochs`` epochs."""
     from brats_tutorial.tf_data import make_tf_dataset
 
@@ -168,14 +176,16 @@ def time_tf_dataset(images, classes, batch_size: int, epochs: int, repeats: int,
         start, cpu_start = time.perf_counter(), time.process_time()
         slices = 0
         for _ in range(epochs):
-            for batch_images, batch_masks in dataset:
+            for batch_images, _batch_masks in dataset:
                 slices += int(batch_images.shape[0])
         rates.append(slices / (time.perf_counter() - start))
         cpu_ms.append((time.process_time() - cpu_start) * 1000 / slices)
     return rates, cpu_ms
 
 
-def time_slice_dataset(images, classes, batch_size: int, epochs: int, repeats: int, augment: bool) -> tuple[list[float], list[float]]:
+def time_slice_dataset(
+    images, classes, batch_size: int, epochs: int, repeats: int, augment: bool
+) -> tuple[list[float], list[float]]:
     """Slices per second and CPU ms per slice of ``SliceDataset``, per repeat of ``epochs`` epochs."""
     from brats_tutorial.py_dataset import SliceDataset
 
@@ -203,14 +213,33 @@ def summary(rates: list[float], cpu_ms: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", type=int, default=6, help="synthetic cases (default %(default)s)")
-    parser.add_argument("--epochs", type=int, default=5, help="epochs per timed repeat of the cached pipelines (default %(default)s)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed repeats of every measurement; the best counts (default %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=SLICE_COUNT, help="batch size of the cached pipelines (default %(default)s)")
+    parser.add_argument(
+        "--cases", type=int, default=6, help="synthetic cases (default %(default)s)"
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=5,
+        help="epochs per timed repeat of the cached pipelines (default %(default)s)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="timed repeats of every measurement; the best counts (default %(default)s)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=SLICE_COUNT,
+        help="batch size of the cached pipelines (default %(default)s)",
+    )
     args = parser.parse_args()
 
     print(f"CPU cores visible: {os.cpu_count()}; other processes may share them, so every")
-    print(f"measurement is repeated {args.repeats} times and the best (least disturbed) run counts.")
+    print(
+        f"measurement is repeated {args.repeats} times and the best (least disturbed) run counts."
+    )
     with tempfile.TemporaryDirectory(prefix="bench_input_pipeline_") as temporary:
         data_dir = Path(temporary) / "data"
         start = time.perf_counter()
@@ -220,7 +249,9 @@ def main() -> None:
         resizer = "cv2.resize" if cv2 is not None else "scipy.ndimage.zoom (cv2 not installed)"
         slow_images, slow_masks = original_batch(case_folders[0])  # warms the page cache
         fast_images, fast_masks = original_batch(case_folders[0], fast=True)
-        difference = max(np.abs(slow_images - fast_images).max(), np.abs(slow_masks - fast_masks).max())
+        difference = max(
+            np.abs(slow_images - fast_images).max(), np.abs(slow_masks - fast_masks).max()
+        )
         original_rates: dict[bool, list[float]] = {False: [], True: []}
         original_cpu: dict[bool, list[float]] = {False: [], True: []}
         original_timings: dict[bool, dict[str, float]] = {}
@@ -235,10 +266,16 @@ def main() -> None:
             (False, f"per-slice resize with {resizer}, masks with SciPy"),
             (True, "every resize as matrix products, masks vectorised over the batch"),
         ):
-            print(f"(a{', fast' if fast else ''}) original loader, {label}: batches of {SLICE_COUNT} slices")
+            print(
+                f"(a{', fast' if fast else ''}) original loader, {label}: batches of {SLICE_COUNT} slices"
+            )
             print(f"    {summary(original_rates[fast], original_cpu[fast])}")
-            print(f"    best epoch of {len(case_folders) * SLICE_COUNT} slices: "
-                  + ", ".join(f"{name} {value:.2f} s" for name, value in original_timings[fast].items()))
+            print(
+                f"    best epoch of {len(case_folders) * SLICE_COUNT} slices: "
+                + ", ".join(
+                    f"{name} {value:.2f} s" for name, value in original_timings[fast].items()
+                )
+            )
         print(f"    (the two give the same batches: largest difference {difference:.1e})")
         original_rate = max(original_rates[False])
         fast_original_rate = max(original_rates[True])
@@ -253,7 +290,9 @@ def main() -> None:
             f"{cache_seconds:.2f} s ({cache_seconds / max(len(info.built), 1):.2f} s per case)"
         )
         images, classes = load_cached_arrays(info.cache_dir, info.case_ids)
-        print(f"cached arrays: images {images.dtype} {images.shape}, classes {classes.dtype} {classes.shape}")
+        print(
+            f"cached arrays: images {images.dtype} {images.shape}, classes {classes.dtype} {classes.shape}"
+        )
 
         rates = {}
         for augment in (False, True):
@@ -265,7 +304,9 @@ def main() -> None:
                 images, classes, args.batch_size, args.epochs, args.repeats, augment
             )
 
-    print(f"batch size {args.batch_size}, {args.epochs} epochs of {images.shape[0]} slices per repeat:")
+    print(
+        f"batch size {args.batch_size}, {args.epochs} epochs of {images.shape[0]} slices per repeat:"
+    )
     for name, (values, cpu_ms) in rates.items():
         best = max(values)
         print(f"    {name}: {summary(values, cpu_ms)}")
@@ -280,6 +321,7 @@ def main() -> None:
         f"({'met' if tf_rate >= 20 * original_rate else 'NOT met'} against (a)); "
         f">= 4,000 slices/s: {tf_rate:,.0f} ({'met' if tf_rate >= 4000 else 'NOT met'})"
     )
+
 
 if __name__ == "__main__":
     main()

@@ -101,8 +101,10 @@ def main() -> None:
     args = parser.parse_args()
 
     precision = choose_precision() if args.precision == "auto" else args.precision
-    print(f"backend {keras.config.backend()}, precision {precision}, preset {args.preset}, "
-          f"{args.image_size}x{args.image_size}, batch {args.batch_size}")
+    print(
+        f"backend {keras.config.backend()}, precision {precision}, preset {args.preset}, "
+        f"{args.image_size}x{args.image_size}, batch {args.batch_size}"
+    )
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         generate_dataset(folder / "data", n_cases=args.cases, seed=0)
@@ -111,29 +113,47 @@ def main() -> None:
         split = split_patients(info.case_ids, seed=0)
         images, classes = load_cached_arrays(info.cache_dir, split.train)
         steps = int(np.ceil(len(images) / args.batch_size))
-        print(f"{len(split.train)} training patients, {len(images)} slices, {steps} steps per epoch")
+        print(
+            f"{len(split.train)} training patients, {len(images)} slices, {steps} steps per epoch"
+        )
 
         # Bare: one fixed batch, the same number of steps per epoch.
         apply_precision(precision)
         model = build_model(args.preset, input_shape=images.shape[1:])
-        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=dice_ce_loss(), metrics=region_metrics())
+        model.compile(
+            optimizer=keras.optimizers.Adam(1e-3), loss=dice_ce_loss(), metrics=region_metrics()
+        )
         batch_images = np.asarray(images[: args.batch_size], np.float32)
         batch_masks = np.eye(4, dtype=np.float32)[classes[: args.batch_size]]
         timer = PhaseTimer()
-        model.fit(FixedBatches(batch_images, batch_masks, steps), epochs=args.epochs, callbacks=[timer], verbose=0)
+        model.fit(
+            FixedBatches(batch_images, batch_masks, steps),
+            epochs=args.epochs,
+            callbacks=[timer],
+            verbose=0,
+        )
         bare = steps * args.batch_size / np.median(timer.train_seconds[1:])
 
         # Project: train() with its pipeline and callbacks.
         timer = PhaseTimer()
-        config = TrainingConfig(output_dir=folder / "run", model_preset=args.preset, epochs=args.epochs,
-                                batch_size=args.batch_size, precision=precision)
+        config = TrainingConfig(
+            output_dir=folder / "run",
+            model_preset=args.preset,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            precision=precision,
+        )
         train(config, info.cache_dir, split, callbacks=[timer], verbose=0)
         project = len(images) / np.median(timer.train_seconds[1:])
-        validation = np.median(timer.validation_seconds[1:]) if timer.validation_seconds else float("nan")
+        validation = (
+            np.median(timer.validation_seconds[1:]) if timer.validation_seconds else float("nan")
+        )
 
     print(f"bare train steps (fixed in-memory batch): {bare:8.0f} slices/s")
-    print(f"train() with its own pipeline:            {project:8.0f} slices/s "
-          f"({100 * project / bare:.0f} % of bare; target >= 90 %)")
+    print(
+        f"train() with its own pipeline:            {project:8.0f} slices/s "
+        f"({100 * project / bare:.0f} % of bare; target >= 90 %)"
+    )
     print(f"validation + checkpoints per epoch:       {validation:8.2f} s")
     peak = peak_memory_gib()
     if peak is not None:

@@ -104,8 +104,10 @@ def main() -> None:
             start = time.perf_counter()
             whole = hd95(wt_prediction, wt_reference, spacing, False)
             whole_time = time.perf_counter() - start
-            print(f"{'':<24} HD95_WT cropped {cropped:.3f} s, whole volume {whole_time:.3f} s "
-                  f"(values {hd95(wt_prediction, wt_reference, spacing):.4f} / {whole:.4f})")
+            print(
+                f"{'':<24} HD95_WT cropped {cropped:.3f} s, whole volume {whole_time:.3f} s "
+                f"(values {hd95(wt_prediction, wt_reference, spacing):.4f} / {whole:.4f})"
+            )
     print(
         f"region_scores: mean {np.mean(region_times):.3f} s/case, max {np.max(region_times):.3f}; "
         f"evaluate_case (with the original notebook's metrics): mean {np.mean(case_times):.3f} "

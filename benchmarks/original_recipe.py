@@ -111,8 +111,12 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     add("data_dir", nargs="?", type=Path, help="a BraTS folder (default: the real sample)")
     add("--split-json", type=Path, help="a saved patient split (train/validation/test)")
     add("--split-seed", type=int, default=0, help="seed of split_patients without --split-json")
-    add("--evaluate", choices=("validation", "test"), default="validation",
-        help="which part to evaluate (default: validation; keep test for the final numbers)")
+    add(
+        "--evaluate",
+        choices=("validation", "test"),
+        default="validation",
+        help="which part to evaluate (default: validation; keep test for the final numbers)",
+    )
     add("--cpu", action="store_true", help=f"small settings for a CPU: {CPU_SETTINGS}")
     add("--image-size", type=int, help="slice side in pixels (128)")
     add("--preset", choices=sorted(PRESETS), help="model preset ('original')")

@@ -114,7 +114,9 @@ def _is_writable_folder(folder: Path) -> bool:
     except OSError:
         return False
     writable_bits = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
-    return stat.S_ISDIR(mode) and bool(mode & writable_bits) and os.access(folder, os.W_OK | os.X_OK)
+    return (
+        stat.S_ISDIR(mode) and bool(mode & writable_bits) and os.access(folder, os.W_OK | os.X_OK)
+    )
 
 
 def default_cache_dir(data_dir: str | Path, settings: PreprocessingSettings) -> Path:
@@ -245,7 +247,7 @@ def _select_cases(
 def build_cache(
     data_dir: str | Path,
     cache_dir: str | Path | None = None,
-    settings: PreprocessingSettings = PreprocessingSettings(),
+    settings: PreprocessingSettings = PreprocessingSettings(),  # noqa: B008 (frozen, immutable)
     case_ids: Sequence[str] | None = None,
     progress: bool = True,
 ) -> CacheInfo:
@@ -391,7 +393,10 @@ def load_cached_arrays(
     mapped = [load_cached_case(cache_dir, case_id, mmap=True) for case_id in case_ids]
     first_images, first_classes = mapped[0]
     for case_id, (images, classes) in zip(case_ids, mapped):
-        if images.shape[1:] != first_images.shape[1:] or classes.shape[1:] != first_classes.shape[1:]:
+        if (
+            images.shape[1:] != first_images.shape[1:]
+            or classes.shape[1:] != first_classes.shape[1:]
+        ):
             raise BratsDataError(
                 Path(cache_dir), f"case {case_id} has slices of another shape than {case_ids[0]}"
             )

@@ -99,12 +99,43 @@ def _settings_from_args(args: argparse.Namespace):
 
 def _add_preprocessing_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("preprocessing")
-    group.add_argument("--slice-start", type=_NON_NEGATIVE, default=SLICE_START, help="first axial slice (default %(default)s)")
-    group.add_argument("--slice-count", type=_POSITIVE, default=SLICE_COUNT, help="number of axial slices (default %(default)s)")
-    group.add_argument("--modalities", nargs="+", choices=MODALITIES, default=list(DEFAULT_MODALITIES), help="input channels, in order (default: %(default)s)")
-    group.add_argument("--normalisation", choices=NORMALISATIONS, default=NORMALISATIONS[0], help="intensity normalisation (default %(default)s)")
-    group.add_argument("--image-size", type=_POSITIVE, default=None, help=f"in-plane size after resizing (default: the profile's, from --profile or ${PROFILE_ENV}; {IMAGE_SIZE} in the full profile)")
-    group.add_argument("--mask-interpolation", choices=MASK_INTERPOLATIONS, default=MASK_INTERPOLATIONS[0], help="how masks are resized (default %(default)s)")
+    group.add_argument(
+        "--slice-start",
+        type=_NON_NEGATIVE,
+        default=SLICE_START,
+        help="first axial slice (default %(default)s)",
+    )
+    group.add_argument(
+        "--slice-count",
+        type=_POSITIVE,
+        default=SLICE_COUNT,
+        help="number of axial slices (default %(default)s)",
+    )
+    group.add_argument(
+        "--modalities",
+        nargs="+",
+        choices=MODALITIES,
+        default=list(DEFAULT_MODALITIES),
+        help="input channels, in order (default: %(default)s)",
+    )
+    group.add_argument(
+        "--normalisation",
+        choices=NORMALISATIONS,
+        default=NORMALISATIONS[0],
+        help="intensity normalisation (default %(default)s)",
+    )
+    group.add_argument(
+        "--image-size",
+        type=_POSITIVE,
+        default=None,
+        help=f"in-plane size after resizing (default: the profile's, from --profile or ${PROFILE_ENV}; {IMAGE_SIZE} in the full profile)",
+    )
+    group.add_argument(
+        "--mask-interpolation",
+        choices=MASK_INTERPOLATIONS,
+        default=MASK_INTERPOLATIONS[0],
+        help="how masks are resized (default %(default)s)",
+    )
 
 
 def _add_no_progress_argument(parser: argparse.ArgumentParser) -> None:
@@ -115,7 +146,9 @@ def _command_download(args: argparse.Namespace) -> int:
     from .download import DownloadError, prepare_dataset
 
     try:
-        training_folder, report = prepare_dataset(args.zip, args.dest, validate=not args.no_check, progress=not args.no_progress)
+        training_folder, report = prepare_dataset(
+            args.zip, args.dest, validate=not args.no_check, progress=not args.no_progress
+        )
     except DownloadError as error:  # Kaggle side; the message says what to do instead
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -129,7 +162,14 @@ def _command_download(args: argparse.Namespace) -> int:
 def _command_synthetic(args: argparse.Namespace) -> int:
     from .synthetic import generate_dataset
 
-    paths = generate_dataset(args.output_dir, n_cases=args.cases, seed=args.seed, compressed=args.compressed, start_index=args.start_index, progress=not args.no_progress)
+    paths = generate_dataset(
+        args.output_dir,
+        n_cases=args.cases,
+        seed=args.seed,
+        compressed=args.compressed,
+        start_index=args.start_index,
+        progress=not args.no_progress,
+    )
     print(f"{len(paths)} synthetic cases in {args.output_dir}")
     return 0
 
@@ -137,14 +177,20 @@ def _command_synthetic(args: argparse.Namespace) -> int:
 def _command_check(args: argparse.Namespace) -> int:
     from .validation import check_command
 
-    return check_command(args.data_dir, expect_masks=_EXPECT_MASKS[args.expect_masks], progress=not args.no_progress)
+    return check_command(
+        args.data_dir, expect_masks=_EXPECT_MASKS[args.expect_masks], progress=not args.no_progress
+    )
 
 
 def _command_cache(args: argparse.Namespace) -> int:
     from .cache import build_cache
 
-    info = build_cache(args.data_dir, args.cache_dir, _settings_from_args(args), progress=not args.no_progress)
-    print(f"cache: {info.cache_dir} ({len(info.case_ids)} cases; built {len(info.built)}, up to date {len(info.up_to_date)}, skipped {len(info.skipped)})")
+    info = build_cache(
+        args.data_dir, args.cache_dir, _settings_from_args(args), progress=not args.no_progress
+    )
+    print(
+        f"cache: {info.cache_dir} ({len(info.case_ids)} cases; built {len(info.built)}, up to date {len(info.up_to_date)}, skipped {len(info.skipped)})"
+    )
     for case_id, reason in info.skipped.items():
         print(f"  skipped {case_id}: {reason}")
     return 0
@@ -174,13 +220,33 @@ def _command_train(args: argparse.Namespace) -> int:
         validation_fraction=profile.validation_fraction,
         test_fraction=profile.test_fraction,
     )
-    print(f"patients: {len(split.train)} train, {len(split.validation)} validation, {len(split.test)} test ({split_path})")
-    info = build_cache(args.data_dir, args.cache_dir, settings, case_ids=split.train + split.validation + split.test, progress=True)
+    print(
+        f"patients: {len(split.train)} train, {len(split.validation)} validation, {len(split.test)} test ({split_path})"
+    )
+    info = build_cache(
+        args.data_dir,
+        args.cache_dir,
+        settings,
+        case_ids=split.train + split.validation + split.test,
+        progress=True,
+    )
     save_json_atomic(run_dir / SETTINGS_FILE, settings.to_dict())
-    overrides = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size, "model_preset": args.preset, "seed": args.seed, "backup_dir": args.backup_dir}.items() if v is not None}
+    overrides = {
+        k: v
+        for k, v in {
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "model_preset": args.preset,
+            "seed": args.seed,
+            "backup_dir": args.backup_dir,
+        }.items()
+        if v is not None
+    }
     config = TrainingConfig.from_profile(profile, run_dir, **overrides)
     result = train(config, info.cache_dir, split, verbose=2)
-    print(f"trained {result.epochs_completed} epochs ({'resumed' if result.resumed else 'fresh start'}, {result.precision}); best model: {config.best_model_path}")
+    print(
+        f"trained {result.epochs_completed} epochs ({'resumed' if result.resumed else 'fresh start'}, {result.precision}); best model: {config.best_model_path}"
+    )
     return 0
 
 
@@ -194,7 +260,9 @@ def _command_predict(args: argparse.Namespace) -> int:
     settings_path = run_dir / SETTINGS_FILE
     for needed in (model_path, settings_path):
         if not needed.exists():
-            raise BratsDataError(needed, "not found: is this the folder `brats-tutorial train` wrote?")
+            raise BratsDataError(
+                needed, "not found: is this the folder `brats-tutorial train` wrote?"
+            )
     from .preprocessing import PreprocessingSettings
 
     settings = PreprocessingSettings.from_dict(json.loads(settings_path.read_text()))
@@ -215,7 +283,9 @@ def _command_evaluate(args: argparse.Namespace) -> int:
         from .splits import load_split
 
         case_ids = list(getattr(load_split(Path(args.run_dir) / SPLIT_FILE), args.split))
-    per_case = evaluate_folder(args.predictions_dir, args.data_dir, case_ids=case_ids, missing=args.missing)
+    per_case = evaluate_folder(
+        args.predictions_dir, args.data_dir, case_ids=case_ids, missing=args.missing
+    )
     csv_path = Path(args.csv) if args.csv else Path(args.predictions_dir).parent / "scores.csv"
     save_scores_csv(per_case, csv_path)
     print(scores_table(per_case).to_string(float_format=lambda v: f"{v:.3f}"))
@@ -229,7 +299,10 @@ _EXPECT_MASKS: dict[str, bool | None] = {"auto": None, "yes": True, "no": False}
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(prog="brats-tutorial", description="Brain-tumour segmentation on BraTS with a 2D U-Net: data, training, prediction, evaluation.")
+    parser = argparse.ArgumentParser(
+        prog="brats-tutorial",
+        description="Brain-tumour segmentation on BraTS with a 2D U-Net: data, training, prediction, evaluation.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add_command(name: str, handler, **kwargs) -> argparse.ArgumentParser:
@@ -238,57 +311,159 @@ def build_parser() -> argparse.ArgumentParser:
         command.set_defaults(handler=handler, command_parser=command)
         return command
 
-    download = add_command("download", _command_download, help="get BraTS 2020 from Kaggle, or unpack the zip downloaded by hand, and check it", description=f"Download BraTS 2020 from Kaggle with kagglehub (needs KAGGLE_USERNAME/KAGGLE_KEY or ~/.kaggle/kaggle.json; pip install \"brats_tutorial[download]\"), or unpack the zip downloaded by hand from {KAGGLE_DATASET_URL}; then check the training cases. Exit status 1 if a case fails the check, 2 if the download or the unpacking fails.")
-    download.add_argument("--zip", type=Path, metavar="PATH", help="the zip downloaded by hand (skips kagglehub)")
-    download.add_argument("--dest", type=Path, metavar="DIR", help="folder to unpack the zip into (must not exist; default: beside the zip, named after it)")
+    download = add_command(
+        "download",
+        _command_download,
+        help="get BraTS 2020 from Kaggle, or unpack the zip downloaded by hand, and check it",
+        description=f'Download BraTS 2020 from Kaggle with kagglehub (needs KAGGLE_USERNAME/KAGGLE_KEY or ~/.kaggle/kaggle.json; pip install "brats_tutorial[download]"), or unpack the zip downloaded by hand from {KAGGLE_DATASET_URL}; then check the training cases. Exit status 1 if a case fails the check, 2 if the download or the unpacking fails.',
+    )
+    download.add_argument(
+        "--zip", type=Path, metavar="PATH", help="the zip downloaded by hand (skips kagglehub)"
+    )
+    download.add_argument(
+        "--dest",
+        type=Path,
+        metavar="DIR",
+        help="folder to unpack the zip into (must not exist; default: beside the zip, named after it)",
+    )
     download.add_argument("--no-check", action="store_true", help="skip the data check")
     _add_no_progress_argument(download)
 
-    synthetic = add_command("synthetic", _command_synthetic, help="make a synthetic BraTS-like data set", description="Write synthetic cases in the BraTS 2020 layout (240x240x155, int16 images, uint8 labels {0,1,2,4}). Running it again with the same arguments does nothing: the data set is already there.")
+    synthetic = add_command(
+        "synthetic",
+        _command_synthetic,
+        help="make a synthetic BraTS-like data set",
+        description="Write synthetic cases in the BraTS 2020 layout (240x240x155, int16 images, uint8 labels {0,1,2,4}). Running it again with the same arguments does nothing: the data set is already there.",
+    )
     synthetic.add_argument("output_dir", type=Path, help="folder to write the cases into")
-    synthetic.add_argument("--cases", type=_POSITIVE, default=SYNTHETIC_CASES, help="number of cases (default %(default)s)")
-    synthetic.add_argument("--seed", type=_NON_NEGATIVE, default=0, help="data set seed (default %(default)s)")
-    synthetic.add_argument("--start-index", type=_POSITIVE, default=1, help="number of the first case (default %(default)s)")
-    synthetic.add_argument("--compressed", action="store_true", help="write .nii.gz instead of .nii")
+    synthetic.add_argument(
+        "--cases",
+        type=_POSITIVE,
+        default=SYNTHETIC_CASES,
+        help="number of cases (default %(default)s)",
+    )
+    synthetic.add_argument(
+        "--seed", type=_NON_NEGATIVE, default=0, help="data set seed (default %(default)s)"
+    )
+    synthetic.add_argument(
+        "--start-index",
+        type=_POSITIVE,
+        default=1,
+        help="number of the first case (default %(default)s)",
+    )
+    synthetic.add_argument(
+        "--compressed", action="store_true", help="write .nii.gz instead of .nii"
+    )
     _add_no_progress_argument(synthetic)
 
-    check = add_command("check", _command_check, help="validate a BraTS data set and print the report", description="Check every case: modalities present, shapes and affines agree, finite values, non-empty brain, valid labels, mask present. Exit status 1 if a case fails, 2 if the folder cannot be used (missing, not a folder, no BraTS files).")
+    check = add_command(
+        "check",
+        _command_check,
+        help="validate a BraTS data set and print the report",
+        description="Check every case: modalities present, shapes and affines agree, finite values, non-empty brain, valid labels, mask present. Exit status 1 if a case fails, 2 if the folder cannot be used (missing, not a folder, no BraTS files).",
+    )
     check.add_argument("data_dir", type=Path, help="a BraTS folder (any layout)")
-    check.add_argument("--expect-masks", choices=tuple(_EXPECT_MASKS), default="auto", help="yes: every case needs a mask; no: masks optional; auto (default): inferred")
+    check.add_argument(
+        "--expect-masks",
+        choices=tuple(_EXPECT_MASKS),
+        default="auto",
+        help="yes: every case needs a mask; no: masks optional; auto (default): inferred",
+    )
     _add_no_progress_argument(check)
 
-    cache = add_command("cache", _command_cache, help="build the preprocessed slice cache", description="Preprocess every case with a mask into a cache of float16 slices and uint8 classes (never inside the data folder). Re-running reuses the cases that are up to date.")
+    cache = add_command(
+        "cache",
+        _command_cache,
+        help="build the preprocessed slice cache",
+        description="Preprocess every case with a mask into a cache of float16 slices and uint8 classes (never inside the data folder). Re-running reuses the cases that are up to date.",
+    )
     cache.add_argument("data_dir", type=Path, help="BraTS folder (any layout the package reads)")
-    cache.add_argument("--cache-dir", type=Path, default=None, help="default: beside the data folder")
+    cache.add_argument(
+        "--cache-dir", type=Path, default=None, help="default: beside the data folder"
+    )
     _add_no_progress_argument(cache)
     _add_preprocessing_arguments(cache)
 
-    train = add_command("train", _command_train, help="split by patient, build the cache and train a U-Net", description="Train on the training patients of a patient-level split saved in RUN_DIR/split.json. Re-running with the same RUN_DIR resumes an interrupted run.")
+    train = add_command(
+        "train",
+        _command_train,
+        help="split by patient, build the cache and train a U-Net",
+        description="Train on the training patients of a patient-level split saved in RUN_DIR/split.json. Re-running with the same RUN_DIR resumes an interrupted run.",
+    )
     train.add_argument("data_dir", type=Path)
     train.add_argument("run_dir", type=Path, help="where the split, logs and models go")
-    train.add_argument("--profile", choices=tuple(PROFILES), default=None, help=f"quick: synthetic-sized, a few epochs; cpu: real data on a CPU in a few minutes (the book's model); full: real data on a GPU (default: ${PROFILE_ENV} or quick)")
-    train.add_argument("--preset", choices=("quick", "full", "original"), default=None, help="model preset (default: the profile's)")
+    train.add_argument(
+        "--profile",
+        choices=tuple(PROFILES),
+        default=None,
+        help=f"quick: synthetic-sized, a few epochs; cpu: real data on a CPU in a few minutes (the book's model); full: real data on a GPU (default: ${PROFILE_ENV} or quick)",
+    )
+    train.add_argument(
+        "--preset",
+        choices=("quick", "full", "original"),
+        default=None,
+        help="model preset (default: the profile's)",
+    )
     train.add_argument("--epochs", type=_POSITIVE, default=None)
     train.add_argument("--batch-size", type=_POSITIVE, default=None)
     train.add_argument("--seed", type=_NON_NEGATIVE, default=0)
     train.add_argument("--cache-dir", type=Path, default=None)
-    train.add_argument("--backup-dir", type=Path, default=None, help="resume state (e.g. on Google Drive); default RUN_DIR/backup")
+    train.add_argument(
+        "--backup-dir",
+        type=Path,
+        default=None,
+        help="resume state (e.g. on Google Drive); default RUN_DIR/backup",
+    )
     _add_preprocessing_arguments(train)
 
-    predict = add_command("predict", _command_predict, help="predict whole cases and write <CASE>.nii.gz", description="Predict every slice of each case with a model from RUN_DIR and write BraTS submission files.")
+    predict = add_command(
+        "predict",
+        _command_predict,
+        help="predict whole cases and write <CASE>.nii.gz",
+        description="Predict every slice of each case with a model from RUN_DIR and write BraTS submission files.",
+    )
     predict.add_argument("run_dir", type=Path)
     predict.add_argument("data_dir", type=Path)
     predict.add_argument("output_dir", type=Path)
-    predict.add_argument("--model", default="best.keras", help="model file in RUN_DIR (default %(default)s)")
-    predict.add_argument("--split", choices=("all", "train", "validation", "test"), default="test", help="which patients of RUN_DIR/split.json (default %(default)s; 'all' for every case)")
+    predict.add_argument(
+        "--model", default="best.keras", help="model file in RUN_DIR (default %(default)s)"
+    )
+    predict.add_argument(
+        "--split",
+        choices=("all", "train", "validation", "test"),
+        default="test",
+        help="which patients of RUN_DIR/split.json (default %(default)s; 'all' for every case)",
+    )
 
-    evaluate = add_command("evaluate", _command_evaluate, help="per-patient 3D metrics and BraTS-style summary", description="Dice, sensitivity, specificity and HD95 for WT, TC, ET per patient; summary rows as in the BraTS ranking sheet.")
+    evaluate = add_command(
+        "evaluate",
+        _command_evaluate,
+        help="per-patient 3D metrics and BraTS-style summary",
+        description="Dice, sensitivity, specificity and HD95 for WT, TC, ET per patient; summary rows as in the BraTS ranking sheet.",
+    )
     evaluate.add_argument("predictions_dir", type=Path)
     evaluate.add_argument("data_dir", type=Path)
-    evaluate.add_argument("--run-dir", type=Path, default=None, help="score exactly the patients of RUN_DIR/split.json's --split (a missing prediction then counts, see --missing)")
-    evaluate.add_argument("--split", choices=("train", "validation", "test"), default="test", help="with --run-dir: which patients (default %(default)s)")
-    evaluate.add_argument("--missing", choices=("error", "empty"), default="error", help="with --run-dir: a missing prediction is an error, or scored as all background as BraTS does (default %(default)s)")
-    evaluate.add_argument("--csv", default=None, help="output CSV (default: scores.csv beside PREDICTIONS_DIR)")
+    evaluate.add_argument(
+        "--run-dir",
+        type=Path,
+        default=None,
+        help="score exactly the patients of RUN_DIR/split.json's --split (a missing prediction then counts, see --missing)",
+    )
+    evaluate.add_argument(
+        "--split",
+        choices=("train", "validation", "test"),
+        default="test",
+        help="with --run-dir: which patients (default %(default)s)",
+    )
+    evaluate.add_argument(
+        "--missing",
+        choices=("error", "empty"),
+        default="error",
+        help="with --run-dir: a missing prediction is an error, or scored as all background as BraTS does (default %(default)s)",
+    )
+    evaluate.add_argument(
+        "--csv", default=None, help="output CSV (default: scores.csv beside PREDICTIONS_DIR)"
+    )
     return parser
 
 

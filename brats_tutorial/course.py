@@ -20,7 +20,6 @@ from .preprocessing import PreprocessingSettings
 from .profiles import Profile, get_profile
 from .splits import PatientSplit, load_or_make_split
 
-
 #: Short citation that every figure of real BraTS data carries (full references in the book).
 REAL_DATA_CITATION: str = "Menze 2015; Bakas 2017, 2018"
 
@@ -175,7 +174,11 @@ def prepare_training_data(
 def run_dir(data: CourseData, settings: PreprocessingSettings, config_key: dict) -> Path:
     """A run folder named after the data, preprocessing and training settings."""
     text = json.dumps({"settings": repr(settings), **config_key}, sort_keys=True, default=str)
-    return data.work_dir / "runs" / f"{data.profile.name}_{hashlib.sha1(text.encode()).hexdigest()[:10]}"
+    return (
+        data.work_dir
+        / "runs"
+        / f"{data.profile.name}_{hashlib.sha1(text.encode()).hexdigest()[:10]}"
+    )
 
 
 def trained_model(
@@ -207,7 +210,11 @@ def trained_model(
     key = {k: str(v) for k, v in vars(probe).items() if k not in ("output_dir", "backup_dir")}
     key["split"] = split.train + split.validation
     config = TrainingConfig.from_profile(data.profile, run_dir(data, settings, key), **overrides)
-    finished = config.best_model_path.exists() and config.log_path.exists() and not config.resolved_backup_dir.exists()
+    finished = (
+        config.best_model_path.exists()
+        and config.log_path.exists()
+        and not config.resolved_backup_dir.exists()
+    )
     if finished and not retrain:
         history = pd.read_csv(config.log_path)
         if len(history) == config.epochs:

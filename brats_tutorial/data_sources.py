@@ -105,7 +105,7 @@ def missing_real_data_message(purpose: str = "this run") -> str:
         f"{DATA_DIR_ENV} is not set.\n"
         f"- Point it at a BraTS 2018-2020 folder: set {DATA_DIR_ENV}=/path/to/"
         "MICCAI_BraTS2020_TrainingData (or DATA_DIR in a chapter), or pass the folder "
-        "(`prepare_data(PROFILE, \"/path/to/folder\")`).\n"
+        '(`prepare_data(PROFILE, "/path/to/folder")`).\n'
         f"- No copy yet? `{script}` downloads BraTS 2020 with kagglehub (needs `pip install "
         "kagglehub` and Kaggle credentials: KAGGLE_USERNAME and KAGGLE_KEY, or "
         f"~/.kaggle/kaggle.json), or `{script} --zip PATH/TO/archive.zip --dest DIR` unpacks the "

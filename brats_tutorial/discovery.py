@@ -201,9 +201,7 @@ def find_cases(root: str | Path) -> list[CaseFiles]:
         if case_id in cases and _same_files(first_files[case_id], files):
             continue  # the same files reached by a second path (a link): keep the first
         if case_id in cases:
-            raise BratsDataError(
-                folder, f"case {case_id} also found in {cases[case_id].folder}"
-            )
+            raise BratsDataError(folder, f"case {case_id} also found in {cases[case_id].folder}")
         images = {m: files[m] for m in MODALITIES if m in files}
         cases[case_id] = CaseFiles(case_id, folder, images, files.get(MASK_SUFFIX))
         first_files[case_id] = files

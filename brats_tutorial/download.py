@@ -33,7 +33,7 @@ from .errors import BratsDataError
 from .validation import ValidationReport, validate_dataset
 
 _BY_HAND = (
-    f"or download the zip by hand from {KAGGLE_DATASET_URL} (\"Download\" button) and run "
+    f'or download the zip by hand from {KAGGLE_DATASET_URL} ("Download" button) and run '
     "`python data_scripts/download_brats.py --zip PATH/TO/archive.zip`"
 )
 _CREDENTIALS = (
@@ -106,7 +106,7 @@ def download_with_kagglehub(handle: str = KAGGLE_DATASET) -> Path:
     except ImportError as error:
         raise DownloadError(
             "kagglehub is not installed. Install it with "
-            "`pip install \"brats_tutorial[download]\"` (or `pip install kagglehub`), "
+            '`pip install "brats_tutorial[download]"` (or `pip install kagglehub`), '
             f"{_BY_HAND}."
         ) from error
     try:
@@ -259,4 +259,3 @@ def prepare_dataset(
     training_folder = find_training_folder(root)
     report = validate_dataset(training_folder, progress=progress) if validate else None
     return training_folder, report
-

@@ -236,4 +236,3 @@ def scores_table(per_case: pd.DataFrame) -> pd.DataFrame:
         columns=list(REGION_METRICS),
     )
     return table.rename_axis("Region")
-

@@ -73,7 +73,9 @@ def _read(path: Path) -> tuple[nib.Nifti1Image, np.ndarray]:
         raw = np.asanyarray(image.dataobj)
     except (nib.filebasedimages.ImageFileError, EOFError, zlib.error, OSError, ValueError) as error:
         detail = " ".join(str(error).split())  # one line: nibabel's messages hold newlines
-        raise BratsDataError(path, f"cannot read as NIfTI ({type(error).__name__}: {detail})") from error
+        raise BratsDataError(
+            path, f"cannot read as NIfTI ({type(error).__name__}: {detail})"
+        ) from error
     if raw.ndim != 3:
         raise BratsDataError(path, f"expected a 3D volume, got shape {raw.shape}")
     return image, raw

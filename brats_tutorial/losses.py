@@ -202,4 +202,6 @@ def original_loss(y_true, y_pred):
     Returns:
         float32 scalar.
     """
-    return categorical_crossentropy(y_true, y_pred) + 1.0 - original_dice_coefficient(y_true, y_pred)
+    return (
+        categorical_crossentropy(y_true, y_pred) + 1.0 - original_dice_coefficient(y_true, y_pred)
+    )

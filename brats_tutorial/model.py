@@ -19,8 +19,9 @@ under a mixed-precision policy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Union
+from typing import Any, Literal
 
 import keras
 from keras import layers
@@ -30,7 +31,7 @@ from .constants import DEFAULT_MODALITIES, IMAGE_SIZE, NUM_CLASSES
 Upsampling = Literal["upsample_conv", "transpose"]
 #: A Keras initializer: a name such as "he_normal", an Initializer, or a callable
 #: ``(shape, dtype=None) -> array``.
-Initializer = Union[str, keras.initializers.Initializer, Callable[..., Any]]
+Initializer = str | keras.initializers.Initializer | Callable[..., Any]
 UPSAMPLING_CHOICES: tuple[str, ...] = ("upsample_conv", "transpose")
 
 #: Default input shape: 128 x 128 slices with FLAIR and T1ce as channels.
@@ -159,9 +160,7 @@ def _upsample(
     """Double the resolution and set the number of channels to ``filters``."""
     if config.upsampling == "upsample_conv":
         outputs = layers.UpSampling2D(2, name=f"{name}_upsample")(inputs)
-        return _conv_unit(
-            outputs, filters, 2, config.batch_norm, f"{name}_up", kernel_initializer
-        )
+        return _conv_unit(outputs, filters, 2, config.batch_norm, f"{name}_up", kernel_initializer)
     outputs = layers.Conv2DTranspose(
         filters,
         2,
@@ -239,9 +238,7 @@ def build_unet(
         skips.append(features)
         features = layers.MaxPooling2D(2, name=f"encoder{level}_pool")(features)
 
-    features = _double_conv(
-        features, filters[depth], batch_norm, "bottleneck", kernel_initializer
-    )
+    features = _double_conv(features, filters[depth], batch_norm, "bottleneck", kernel_initializer)
     if dropout > 0:
         features = layers.Dropout(dropout, name="bottleneck_dropout")(features)
 
@@ -318,9 +315,7 @@ def _encoder_input_interval(level: int, low: int, high: int) -> tuple[int, int]:
     return _encoder_input_interval(level - 1, 2 * low, 2 * high + 1)
 
 
-def _decoder_input_interval(
-    config: UNetConfig, level: int, low: int, high: int
-) -> tuple[int, int]:
+def _decoder_input_interval(config: UNetConfig, level: int, low: int, high: int) -> tuple[int, int]:
     """Input pixels (1D, inclusive) that the decoder output of ``level`` at ``[low, high]`` sees.
 
     "Same" padding of a k-wide kernel puts ``(k - 1) // 2`` zeros before the input (Keras on

@@ -124,7 +124,9 @@ def display_slice(volume: np.ndarray, index: int) -> np.ndarray:
     return np.rot90(volume[:, :, int(index)], k=DISPLAY_ROTATION, axes=(0, 1))
 
 
-def intensity_range(image: np.ndarray, lower: float = 1.0, upper: float = 99.0) -> tuple[float, float]:
+def intensity_range(
+    image: np.ndarray, lower: float = 1.0, upper: float = 99.0
+) -> tuple[float, float]:
     """Display range of an MRI image: percentiles of its non-zero (brain) voxels.
 
     Args:
@@ -222,8 +224,12 @@ def _legend(target: Axes | Figure, handles: list, legend_options: dict) -> Legen
     if isinstance(target, Figure):
         engine = target.get_layout_engine()
         constrained = engine is not None and type(engine).__name__ == "ConstrainedLayoutEngine"
-        options = {"loc": "outside lower center" if constrained else "lower center",
-                   "ncols": len(handles), "fontsize": "small", "frameon": False}
+        options = {
+            "loc": "outside lower center" if constrained else "lower center",
+            "ncols": len(handles),
+            "fontsize": "small",
+            "frameon": False,
+        }
     else:
         options = {"loc": "lower right", "fontsize": "x-small", "framealpha": 0.8}
     options.update(legend_options)
@@ -245,7 +251,9 @@ def add_label_legend(
         The legend.
     """
     handles = [
-        Patch(facecolor=LABEL_COLOURS[label], edgecolor="none", label=f"{label}: {LABEL_NAMES[label]}")
+        Patch(
+            facecolor=LABEL_COLOURS[label], edgecolor="none", label=f"{label}: {LABEL_NAMES[label]}"
+        )
         for label in labels
     ]
     return _legend(target, handles, legend_options)
@@ -265,7 +273,13 @@ def add_region_legend(
         The legend.
     """
     handles = [
-        Line2D([], [], color=REGION_COLOURS[region], linewidth=2, label=f"{region}: {REGION_NAMES[region]}")
+        Line2D(
+            [],
+            [],
+            color=REGION_COLOURS[region],
+            linewidth=2,
+            label=f"{region}: {REGION_NAMES[region]}",
+        )
         for region in regions
     ]
     return _legend(target, handles, legend_options)
@@ -337,7 +351,9 @@ def overlay_labels(
         ValueError: if the two slices differ in shape.
     """
     if np.shape(image_slice) != np.shape(label_slice):
-        raise ValueError(f"image {np.shape(image_slice)} and labels {np.shape(label_slice)} differ in shape")
+        raise ValueError(
+            f"image {np.shape(image_slice)} and labels {np.shape(label_slice)} differ in shape"
+        )
     show_image(ax, image_slice, vmin, vmax, title if title is not None else "labels")
     ax.imshow(label_rgba(label_slice, alpha), interpolation="nearest")
     if legend:
@@ -381,7 +397,13 @@ def overlay_regions(
     if np.shape(image_slice) != labels.shape:
         raise ValueError(f"image {np.shape(image_slice)} and labels {labels.shape} differ in shape")
     check_labels(labels)
-    show_image(ax, image_slice, vmin, vmax, title if title is not None else "regions: " + ", ".join(regions))
+    show_image(
+        ax,
+        image_slice,
+        vmin,
+        vmax,
+        title if title is not None else "regions: " + ", ".join(regions),
+    )
     for region in regions:
         mask = region_mask(labels, region)
         if mask.any():
@@ -401,10 +423,16 @@ def overlay_regions(
 # --------------------------------------------------------------------------------------------
 
 
-def _new_axes(count: int, axes: Sequence[Axes] | None, panel_size: float = 3.0) -> tuple[Figure, list[Axes]]:
+def _new_axes(
+    count: int, axes: Sequence[Axes] | None, panel_size: float = 3.0
+) -> tuple[Figure, list[Axes]]:
     if axes is None:
         figure, created = plt.subplots(
-            1, count, figsize=(panel_size * count, panel_size + 0.6), squeeze=False, layout="constrained"
+            1,
+            count,
+            figsize=(panel_size * count, panel_size + 0.6),
+            squeeze=False,
+            layout="constrained",
         )
         return figure, list(created[0])
     axes = list(np.ravel(axes))
@@ -471,8 +499,13 @@ def show_modalities(
     for ax, modality in zip(panels, names):
         volume = case.images[modality]
         vmin, vmax = intensity_range(volume)
-        show_image(ax, display_slice(volume, slice_index), vmin, vmax,
-                   MODALITY_DESCRIPTIONS.get(modality, modality))
+        show_image(
+            ax,
+            display_slice(volume, slice_index),
+            vmin,
+            vmax,
+            MODALITY_DESCRIPTIONS.get(modality, modality),
+        )
     if show_mask:
         background = _background_modality(case)
         volume = case.images[background]
@@ -481,7 +514,9 @@ def show_modalities(
             panels[-1],
             display_slice(volume, slice_index),
             display_slice(case.mask, slice_index),
-            alpha=alpha, vmin=vmin, vmax=vmax,
+            alpha=alpha,
+            vmin=vmin,
+            vmax=vmax,
             title=f"labels on {background.upper()}",
         )
         add_label_legend(figure)
@@ -522,11 +557,21 @@ def show_regions(
     for ax, region in zip(panels, REGIONS):
         mask = region_mask(labels, region)
         label_text = ", ".join(str(label) for label in REGION_LABELS[region])
-        show_image(ax, image, vmin, vmax,
-                   f"{region} ({REGION_NAMES[region]})\nlabels {label_text}: {int(mask.sum())} voxels")
+        show_image(
+            ax,
+            image,
+            vmin,
+            vmax,
+            f"{region} ({REGION_NAMES[region]})\nlabels {label_text}: {int(mask.sum())} voxels",
+        )
         ax.imshow(mask_rgba(mask, REGION_COLOURS[region], alpha), interpolation="nearest")
         if mask.any():
-            ax.contour(mask.astype(np.float32), levels=[0.5], colors=[REGION_COLOURS[region]], linewidths=1.0)
+            ax.contour(
+                mask.astype(np.float32),
+                levels=[0.5],
+                colors=[REGION_COLOURS[region]],
+                linewidths=1.0,
+            )
     add_region_legend(figure)
     figure.suptitle(
         f"{case.case_id}, axial slice {slice_index}: the regions BraTS scores, on {background.upper()}"
@@ -553,21 +598,32 @@ def _extent_table(
             extents = extents.drop_duplicates("case_id")
         ids = extents["case_id"] if "case_id" in extents.columns else extents.index
         table = pd.DataFrame(
-            {"first": extents[first_column].to_numpy(dtype=float),
-             "last": extents[last_column].to_numpy(dtype=float)},
+            {
+                "first": extents[first_column].to_numpy(dtype=float),
+                "last": extents[last_column].to_numpy(dtype=float),
+            },
         )
         table["case_id"] = [str(i) for i in ids]
     elif isinstance(extents, Mapping):
-        pairs = np.array([[np.nan, np.nan] if v is None else v for v in extents.values()], dtype=float)
+        pairs = np.array(
+            [[np.nan, np.nan] if v is None else v for v in extents.values()], dtype=float
+        )
         table = pd.DataFrame(
             {"first": pairs[:, 0], "last": pairs[:, 1], "case_id": [str(k) for k in extents]}
         )
     else:
         pairs = np.asarray(extents, dtype=float)
         if pairs.ndim != 2 or pairs.shape[1] != 2:
-            raise ValueError(f"extents must be (N, 2) rows of (first, last); got shape {pairs.shape}")
-        table = pd.DataFrame({"first": pairs[:, 0], "last": pairs[:, 1],
-                              "case_id": [str(i) for i in range(len(pairs))]})
+            raise ValueError(
+                f"extents must be (N, 2) rows of (first, last); got shape {pairs.shape}"
+            )
+        table = pd.DataFrame(
+            {
+                "first": pairs[:, 0],
+                "last": pairs[:, 1],
+                "case_id": [str(i) for i in range(len(pairs))],
+            }
+        )
     if case_ids is not None:
         if len(case_ids) != len(table):
             raise ValueError(f"{len(case_ids)} case ids for {len(table)} extents")
@@ -609,8 +665,13 @@ def plot_axial_extent(
     figure, ax = _new_ax(ax, (7.0, min(1.2 + 0.28 * len(table), 9.0)))
     has_tumour = table["first"].notna() & table["last"].notna()
     outside = has_tumour & ((table["first"] < window_first) | (table["last"] > window_last))
-    ax.axvspan(window_first - 0.5, window_last + 0.5, color="#DDDDDD", zorder=0,
-               label=f"kept slices {window_first}..{window_last}")
+    ax.axvspan(
+        window_first - 0.5,
+        window_last + 0.5,
+        color="#DDDDDD",
+        zorder=0,
+        label=f"kept slices {window_first}..{window_last}",
+    )
     positions = np.arange(len(table))
     for selection, colour, label in (
         (has_tumour & ~outside, REGION_COLOURS["WT"], "tumour inside the window"),
@@ -618,8 +679,15 @@ def plot_axial_extent(
     ):
         rows = table[selection]
         if len(rows):
-            ax.barh(positions[selection.to_numpy()], rows["last"] - rows["first"] + 1,
-                    left=rows["first"] - 0.5, height=0.7, color=colour, label=label, zorder=2)
+            ax.barh(
+                positions[selection.to_numpy()],
+                rows["last"] - rows["first"] + 1,
+                left=rows["first"] - 0.5,
+                height=0.7,
+                color=colour,
+                label=label,
+                zorder=2,
+            )
     if len(table) <= 40:
         ax.set_yticks(positions, table["case_id"], fontsize="x-small")
     ax.invert_yaxis()
@@ -732,7 +800,9 @@ def compare_resizing(
     if classes.ndim != 2:
         raise ValueError(f"expected an (H, W) class slice, got shape {classes.shape}")
     if classes.size and (classes.min() < 0 or classes.max() >= NUM_CLASSES):
-        raise ValueError(f"class indices must be in 0..{NUM_CLASSES - 1}, got {np.unique(classes).tolist()}")
+        raise ValueError(
+            f"class indices must be in 0..{NUM_CLASSES - 1}, got {np.unique(classes).tolist()}"
+        )
     size = IMAGE_SIZE if size is None else int(size)
     if class_index is None:
         counts = np.bincount(classes.ravel().astype(np.intp), minlength=NUM_CLASSES)[1:]
@@ -752,14 +822,25 @@ def compare_resizing(
     class_name = CLASS_NAMES[class_index]
     images = []
     for ax, resized, method in ((panels[1], nearest, "nearest"), (panels[2], bilinear, "bilinear")):
-        images.append(ax.imshow(resized[..., class_index], cmap="viridis", vmin=0.0, vmax=1.0,
-                                interpolation="nearest"))
+        images.append(
+            ax.imshow(
+                resized[..., class_index],
+                cmap="viridis",
+                vmin=0.0,
+                vmax=1.0,
+                interpolation="nearest",
+            )
+        )
         values = resized[..., class_index]
         inside = int(np.count_nonzero((values > 1e-6) & (values < 1 - 1e-6)))
-        ax.set_title(f"{method} {size}×{size}: '{class_name}'\n{inside} soft pixels", fontsize="medium")
+        ax.set_title(
+            f"{method} {size}×{size}: '{class_name}'\n{inside} soft pixels", fontsize="medium"
+        )
     for ax in panels:
         label_slice_axes(ax)
-    figure.colorbar(images[-1], ax=panels[1:], shrink=0.8, label=f"value of the '{class_name}' channel")
+    figure.colorbar(
+        images[-1], ax=panels[1:], shrink=0.8, label=f"value of the '{class_name}' channel"
+    )
     if zoom and np.any(classes > 0):
         rows, columns = np.nonzero(classes > 0)
         scale = size / np.array(classes.shape, dtype=float)
@@ -833,8 +914,15 @@ def plot_learning_curves(
             ax.plot(epochs, values, marker=".", label="validation")
             if np.isfinite(values).any():
                 best = int(np.nanargmin(values) if "loss" in metric else np.nanargmax(values))
-                ax.plot([epochs[best]], [values[best]], marker="*", markersize=12, linestyle="none",
-                        color="black", label=f"best validation (epoch {epochs[best]})")
+                ax.plot(
+                    [epochs[best]],
+                    [values[best]],
+                    marker="*",
+                    markersize=12,
+                    linestyle="none",
+                    color="black",
+                    label=f"best validation (epoch {epochs[best]})",
+                )
         ax.set_title(metric, fontsize="medium")
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
@@ -906,10 +994,12 @@ def plot_score_boxes(
     for median_line in boxes["medians"]:
         median_line.set_color("black")
     jitter = np.random.default_rng(0)
-    for position, values, region in zip(positions, data, regions):
+    for position, values, _region in zip(positions, data, regions):
         offsets = jitter.uniform(-0.12, 0.12, size=values.size)
         ax.scatter(position + offsets, values, s=14, color="black", zorder=3, label=None)
-    ax.set_xticks(positions, [f"{region}\n{REGION_NAMES[region]}" for region in regions], fontsize="small")
+    ax.set_xticks(
+        positions, [f"{region}\n{REGION_NAMES[region]}" for region in regions], fontsize="small"
+    )
     ax.set_xlabel("region")
     ax.set_ylabel(metric)
     if metric.lower() == "dice":
@@ -1019,7 +1109,9 @@ def plot_pitfall(
         KeyError: naming the missing keys.
     """
     values = dict(scores)
-    labels = dict(notebook_keys) if isinstance(notebook_keys, Mapping) else {k: k for k in notebook_keys}
+    labels = (
+        dict(notebook_keys) if isinstance(notebook_keys, Mapping) else {k: k for k in notebook_keys}
+    )
     keys = list(labels) + list(region_keys)
     missing = [k for k in keys if k not in values]
     if missing:
@@ -1036,8 +1128,10 @@ def plot_pitfall(
     ax.bar_label(bars, fmt="%.3f", fontsize="x-small")
     ax.set_xticks(np.arange(len(keys)), names, fontsize="x-small")
     ax.set_ylim(0, 1.1)
-    ax.set_xlabel("score (grey: the notebook's, over 4 classes with background; colours: BraTS regions)",
-                  fontsize="x-small")
+    ax.set_xlabel(
+        "score (grey: the notebook's, over 4 classes with background; colours: BraTS regions)",
+        fontsize="x-small",
+    )
     ax.set_ylabel("score")
     ax.set_title("Same predictions, two ways of scoring", fontsize="medium")
     return figure

@@ -358,7 +358,9 @@ def check_slice_arrays(images: np.ndarray, classes: np.ndarray) -> None:
         raise ValueError("no slices: images is empty")
 
 
-def preprocess_case(case: Case, settings: PreprocessingSettings) -> tuple[np.ndarray, np.ndarray | None]:
+def preprocess_case(
+    case: Case, settings: PreprocessingSettings
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Turn one loaded case into network-ready slices.
 
     Steps: normalise each modality over its whole volume, keep the axial slices

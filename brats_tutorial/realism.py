@@ -97,17 +97,19 @@ def intensity_statistics(data_dir: str | Path, max_cases: int | None = None) -> 
             percentiles, brain_median = _z_scored_percentiles(image, region_masks)
             for region, region_mask in region_masks.items():
                 voxels = int(np.count_nonzero(region_mask))
-                rows.append({
-                    "case_id": case.case_id,
-                    "modality": modality,
-                    "region": region,
-                    "voxels": voxels,
-                    "volume_cm3": voxels * voxel_cm3,
-                    **{f"p{q}": float(v) for q, v in zip(PERCENTILES, percentiles[region])},
-                    "brain_median": brain_median,
-                    "first_slice": first,
-                    "last_slice": last,
-                })
+                rows.append(
+                    {
+                        "case_id": case.case_id,
+                        "modality": modality,
+                        "region": region,
+                        "voxels": voxels,
+                        "volume_cm3": voxels * voxel_cm3,
+                        **{f"p{q}": float(v) for q, v in zip(PERCENTILES, percentiles[region])},
+                        "brain_median": brain_median,
+                        "first_slice": first,
+                        "last_slice": last,
+                    }
+                )
     return pd.DataFrame(rows)
 
 

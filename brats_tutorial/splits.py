@@ -124,7 +124,10 @@ def split_patients(
     repeated = _repeated(ids)
     if repeated:
         raise ValueError(f"case ids repeat: {repeated}")
-    for name, fraction in (("validation_fraction", validation_fraction), ("test_fraction", test_fraction)):
+    for name, fraction in (
+        ("validation_fraction", validation_fraction),
+        ("test_fraction", test_fraction),
+    ):
         if not 0 <= fraction < 1:
             raise ValueError(f"{name} must be in [0, 1), got {fraction}")
     if validation_fraction + test_fraction >= 1:

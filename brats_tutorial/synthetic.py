@@ -61,14 +61,46 @@ LOW_GRADE_BLOCK: int = 5
 #: non_enhancing (core of low-grade tumours). Chosen from textbook contrasts and checked against
 #: the z-scored region medians of the real sample (see tests/test_realism.py).
 TISSUE_CONTRAST: dict[str, dict[str, float]] = {
-    "t1": {"csf": 30, "gm": 72, "wm": 100, "deep_gm": 82,
-           "necrosis": 66, "enhancing": 85, "oedema": 90, "non_enhancing": 72},
-    "t1ce": {"csf": 32, "gm": 74, "wm": 100, "deep_gm": 84,
-             "necrosis": 68, "enhancing": 122, "oedema": 86, "non_enhancing": 74},
-    "t2": {"csf": 215, "gm": 125, "wm": 80, "deep_gm": 100,
-           "necrosis": 190, "enhancing": 150, "oedema": 140, "non_enhancing": 175},
-    "flair": {"csf": 28, "gm": 112, "wm": 88, "deep_gm": 100,
-              "necrosis": 145, "enhancing": 140, "oedema": 150, "non_enhancing": 155},
+    "t1": {
+        "csf": 30,
+        "gm": 72,
+        "wm": 100,
+        "deep_gm": 82,
+        "necrosis": 66,
+        "enhancing": 85,
+        "oedema": 90,
+        "non_enhancing": 72,
+    },
+    "t1ce": {
+        "csf": 32,
+        "gm": 74,
+        "wm": 100,
+        "deep_gm": 84,
+        "necrosis": 68,
+        "enhancing": 122,
+        "oedema": 86,
+        "non_enhancing": 74,
+    },
+    "t2": {
+        "csf": 215,
+        "gm": 125,
+        "wm": 80,
+        "deep_gm": 100,
+        "necrosis": 190,
+        "enhancing": 150,
+        "oedema": 140,
+        "non_enhancing": 175,
+    },
+    "flair": {
+        "csf": 28,
+        "gm": 112,
+        "wm": 88,
+        "deep_gm": 100,
+        "necrosis": 145,
+        "enhancing": 140,
+        "oedema": 150,
+        "non_enhancing": 155,
+    },
 }
 #: Range of the median brain intensity per modality, drawn log-uniformly per case: the range of the
 #: real BraTS 2018 sample's medians (FLAIR 118-557, T1 240-1581, T1ce 50-1214, T2 116-1161).
@@ -237,7 +269,7 @@ def _make_brain(rng: np.random.Generator) -> _Brain:
     )
     width_scale = 1.0 - 0.07 * gy
     axial = np.abs(gx[:, None] / width_scale[None, :]) ** 2.5 + np.abs(gy[None, :]) ** 2.5
-    radius_sq = (axial ** 0.8)[:, :, None] + (gz * gz)[None, None, :]
+    radius_sq = (axial**0.8)[:, :, None] + (gz * gz)[None, None, :]
     deformation = smooth_field(rng, box_shape, spacing_mm=40.0)
     radius = np.sqrt(radius_sq) * (1.0 + 0.035 * deformation)
     ix, iy, iz = np.nonzero(radius < 1.0)
@@ -472,8 +504,10 @@ def _render(
     channels.
     """
     jitter = {tissue: rng.uniform(0.93, 1.07) for tissue in TISSUE_CONTRAST[modality]}
-    mean = {tissue: np.float32(value * jitter[tissue])
-            for tissue, value in TISSUE_CONTRAST[modality].items()}
+    mean = {
+        tissue: np.float32(value * jitter[tissue])
+        for tissue, value in TISSUE_CONTRAST[modality].items()
+    }
     values = (
         brain.csf * mean["csf"]
         + brain.gm * mean["gm"]

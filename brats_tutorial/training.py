@@ -93,7 +93,7 @@ class TrainingConfig:
     @classmethod
     def from_profile(
         cls, profile: Profile | str | None, output_dir: str | Path, **overrides
-    ) -> "TrainingConfig":
+    ) -> TrainingConfig:
         """The configuration of a profile ("quick" or "full"), with optional overrides."""
         if not isinstance(profile, Profile):
             profile = get_profile(profile)
@@ -306,11 +306,20 @@ def train(
         model = build_and_compile()
 
     train_data = _make_pipeline(
-        pipeline, train_images, train_classes, global_batch, training=True, seed=config.seed,
+        pipeline,
+        train_images,
+        train_classes,
+        global_batch,
+        training=True,
+        seed=config.seed,
         augment=config.augment,
     )
     validation_data = _make_pipeline(
-        pipeline, validation_images, validation_classes, global_batch, training=False,
+        pipeline,
+        validation_images,
+        validation_classes,
+        global_batch,
+        training=False,
         seed=config.seed,
     )
     all_callbacks = [

@@ -271,9 +271,7 @@ def validate_dataset(
         validation = {case.case_id: _looks_like_validation(case, root) for case in cases}
         training = [case for case in cases if not validation[case.case_id]]
         masks_expected = 2 * sum(case.has_mask for case in training) > len(training)
-        expected = {
-            case.case_id: masks_expected and not validation[case.case_id] for case in cases
-        }
+        expected = {case.case_id: masks_expected and not validation[case.case_id] for case in cases}
     else:
         masks_expected = bool(expect_masks)
         expected = {case.case_id: masks_expected for case in cases}

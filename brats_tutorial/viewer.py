@@ -20,12 +20,12 @@ from .loading import Case
 from .plots import (
     DEFAULT_OPACITY,
     MODALITY_DESCRIPTIONS,
-    case_modalities,
-    label_slice_axes,
     add_label_legend,
+    case_modalities,
     display_slice,
     intensity_range,
     label_rgba,
+    label_slice_axes,
     largest_tumour_slice,
 )
 
@@ -55,13 +55,23 @@ def draw_case_slice(
     """
     volume = case.images[modality]
     vmin, vmax = display_range if display_range is not None else intensity_range(volume)
-    ax.imshow(display_slice(volume, slice_index), cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.imshow(
+        display_slice(volume, slice_index),
+        cmap="gray",
+        vmin=vmin,
+        vmax=vmax,
+        interpolation="nearest",
+    )
     if with_mask and case.mask is not None:
-        ax.imshow(label_rgba(display_slice(case.mask, slice_index), opacity), interpolation="nearest")
+        ax.imshow(
+            label_rgba(display_slice(case.mask, slice_index), opacity), interpolation="nearest"
+        )
         add_label_legend(ax)
     label_slice_axes(ax)
-    ax.set_title(f"{case.case_id}\n{MODALITY_DESCRIPTIONS.get(modality, modality)}, slice {slice_index}",
-                 fontsize="small")
+    ax.set_title(
+        f"{case.case_id}\n{MODALITY_DESCRIPTIONS.get(modality, modality)}, slice {slice_index}",
+        fontsize="small",
+    )
     return ax
 
 
@@ -98,17 +108,34 @@ def slice_viewer(
 
     def draw(modality: str, slice_index: int, opacity: float) -> Figure:
         figure = Figure(figsize=(figure_size, figure_size), dpi=80, layout="constrained")
-        draw_case_slice(figure.add_subplot(), case, modality, slice_index, opacity,
-                        display_range=display_ranges[modality])
+        draw_case_slice(
+            figure.add_subplot(),
+            case,
+            modality,
+            slice_index,
+            opacity,
+            display_range=display_ranges[modality],
+        )
         display(figure)
         return figure
 
     modality_widget = ipywidgets.Dropdown(options=names, value=names[0], description="modality")
-    slice_widget = ipywidgets.IntSlider(value=start, min=0, max=depth - 1, step=1, description="slice",
-                                        continuous_update=continuous_update)
+    slice_widget = ipywidgets.IntSlider(
+        value=start,
+        min=0,
+        max=depth - 1,
+        step=1,
+        description="slice",
+        continuous_update=continuous_update,
+    )
     opacity_widget = ipywidgets.FloatSlider(
-        value=opacity, min=0.0, max=1.0, step=0.05, description="labels",
-        disabled=case.mask is None, continuous_update=continuous_update,
+        value=opacity,
+        min=0.0,
+        max=1.0,
+        step=0.05,
+        description="labels",
+        disabled=case.mask is None,
+        continuous_update=continuous_update,
     )
     return ipywidgets.interactive(
         draw, modality=modality_widget, slice_index=slice_widget, opacity=opacity_widget
@@ -167,7 +194,9 @@ def slice_animation(
     )
     overlay = None
     if show_mask:
-        overlay = ax.imshow(label_rgba(display_slice(case.mask, frames[0]), opacity), interpolation="nearest")
+        overlay = ax.imshow(
+            label_rgba(display_slice(case.mask, frames[0]), opacity), interpolation="nearest"
+        )
     label_slice_axes(ax)
     ax.xaxis.label.set_fontsize("x-small")
     ax.yaxis.label.set_fontsize("x-small")
@@ -183,7 +212,9 @@ def slice_animation(
         return artists
 
     update(frames[0])
-    return FuncAnimation(figure, update, frames=frames, interval=interval_ms, blit=False, repeat=True)
+    return FuncAnimation(
+        figure, update, frames=frames, interval=interval_ms, blit=False, repeat=True
+    )
 
 
 def animation_html(animation: FuncAnimation, default_mode: str = "loop") -> HTML:

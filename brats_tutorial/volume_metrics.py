@@ -137,9 +137,7 @@ def specificity(prediction: np.ndarray, reference: np.ndarray) -> float:
     return _rate(true_negatives, false_positives, false_negatives)
 
 
-def _union_bounding_box(
-    first: np.ndarray, second: np.ndarray, margin: int
-) -> tuple[slice, ...]:
+def _union_bounding_box(first: np.ndarray, second: np.ndarray, margin: int) -> tuple[slice, ...]:
     """Slices of the bounding box of ``first | second`` grown by ``margin`` voxels, clipped."""
     box = []
     for axis in range(first.ndim):
@@ -358,9 +356,10 @@ def class_confusion_matrix(
                 f"{name} class indices must be in 0..{NUM_CLASSES - 1}, "
                 f"got {np.unique(classes).tolist()} (file labels? use labels_to_classes)"
             )
-    pairs = reference_classes.astype(np.intp).ravel() * NUM_CLASSES + prediction_classes.astype(
-        np.intp
-    ).ravel()
+    pairs = (
+        reference_classes.astype(np.intp).ravel() * NUM_CLASSES
+        + prediction_classes.astype(np.intp).ravel()
+    )
     return np.bincount(pairs, minlength=NUM_CLASSES**2).reshape(NUM_CLASSES, NUM_CLASSES)
 
 

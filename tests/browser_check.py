@@ -355,9 +355,11 @@ def markdown_cells(notebook_path: Path) -> list[str]:
 
 def source_title(source: Path) -> str | None:
     """The first level-1 heading of a Markdown page or of a notebook's Markdown cells."""
-    texts = markdown_cells(source) if source.suffix == ".ipynb" else [
-        source.read_text(encoding="utf-8")
-    ]
+    texts = (
+        markdown_cells(source)
+        if source.suffix == ".ipynb"
+        else [source.read_text(encoding="utf-8")]
+    )
     for text in texts:
         for level, heading in markdown_headings(text):
             if level == 1:
@@ -550,8 +552,10 @@ class Chromium:
                     session_id=session_id,
                 )["result"]["value"]
                 address, ready_state = result
-                arrived = address.endswith(final_url_suffix) if final_url_suffix else (
-                    address != "about:blank"
+                arrived = (
+                    address.endswith(final_url_suffix)
+                    if final_url_suffix
+                    else (address != "about:blank")
                 )
                 if arrived and ready_state == "complete":
                     break
@@ -688,13 +692,17 @@ def main(argv: list[str]) -> int:
         for exercise in report.exercises:
             print(f"  exercise {exercise.element_id}: {exercise.title!r}")
         for solution in report.solutions:
-            print(f"  solution {solution.element_id} {solution.title!r}: folded {solution.folded}, "
-                  f"content shown {solution.content_shown}")
+            print(
+                f"  solution {solution.element_id} {solution.title!r}: folded {solution.folded}, "
+                f"content shown {solution.content_shown}"
+            )
         if report.math.formulas or report.math.scripts:
-            print(f"  math: {report.math.formulas} formulas, {report.math.rendered} rendered by "
-                  f"MathJax, unrendered {list(report.math.unrendered)}, "
-                  f"'$$' in the text {report.math.prose_has_double_dollars}, "
-                  f"scripts {list(report.math.scripts)}")
+            print(
+                f"  math: {report.math.formulas} formulas, {report.math.rendered} rendered by "
+                f"MathJax, unrendered {list(report.math.unrendered)}, "
+                f"'$$' in the text {report.math.prose_has_double_dollars}, "
+                f"scripts {list(report.math.scripts)}"
+            )
         for output in report.outputs:
             print(f"  output {output.classes}: {output.text[:200]!r}")
         for problem in report.javascript_exceptions + report.failed_local_requests:

@@ -3,9 +3,9 @@ and the validator reports the same problem for that case (and only that case) wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest

@@ -27,7 +27,6 @@ from typing import Any
 import nbformat
 import pytest
 import yaml
-
 from browser_check import (
     REPOSITORY_ROOT,
     markdown_cells,

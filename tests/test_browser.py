@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import io
-
 import os
 import re
 from pathlib import Path
@@ -26,7 +25,6 @@ import matplotlib.image
 import numpy as np
 import pytest
 import yaml
-
 from browser_check import (
     HTML_DIR,
     REPOSITORY_ROOT,

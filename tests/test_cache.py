@@ -90,7 +90,9 @@ def test_build_writes_arrays_and_manifest(data_dir, tmp_path):
     assert info.up_to_date == [] and info.skipped == {}
 
     case_files = find_cases(data_dir)[1]
-    expected_images, expected_classes = preprocess_case(load_case(case_files, SETTINGS.modalities), SETTINGS)
+    expected_images, expected_classes = preprocess_case(
+        load_case(case_files, SETTINGS.modalities), SETTINGS
+    )
     images, classes = load_cached_case(cache_dir, CASE_IDS[1])
     assert images.dtype == np.float16 and images.shape == (6, 32, 32, 2)
     assert classes.dtype == np.uint8 and classes.shape == (6, 32, 32)
@@ -160,7 +162,9 @@ def test_changed_settings_rebuild_every_case(data_dir, tmp_path):
     cache_dir = tmp_path / "cache"
     build_cache(data_dir, cache_dir, SETTINGS, progress=False)
     zscore_images, _ = load_cached_case(cache_dir, CASE_IDS[0])
-    max_settings = PreprocessingSettings(slice_start=40, slice_count=6, image_size=32, normalisation="max")
+    max_settings = PreprocessingSettings(
+        slice_start=40, slice_count=6, image_size=32, normalisation="max"
+    )
     info = build_cache(data_dir, cache_dir, max_settings, progress=False)
     assert info.built == CASE_IDS and info.up_to_date == []
     assert read_manifest(cache_dir)["settings"]["normalisation"] == "max"
@@ -248,7 +252,9 @@ def test_default_cache_is_beside_the_data_folder_and_writes_nothing_into_it(data
     assert (info.cache_dir / MANIFEST_NAME).is_file()
 
 
-def test_default_cache_falls_back_to_the_work_folder_when_parent_is_read_only(tmp_path, monkeypatch):
+def test_default_cache_falls_back_to_the_work_folder_when_parent_is_read_only(
+    tmp_path, monkeypatch
+):
     parent = tmp_path / "read_only"
     (parent / "data").mkdir(parents=True)
     work = tmp_path / "work"
@@ -271,10 +277,18 @@ def test_cases_without_mask_are_skipped(data_dir, tmp_path):
 
 
 def test_case_subset_and_unknown_case(data_dir, tmp_path):
-    info = build_cache(data_dir, tmp_path / "cache", SETTINGS, case_ids=[CASE_IDS[2], CASE_IDS[0]], progress=False)
+    info = build_cache(
+        data_dir, tmp_path / "cache", SETTINGS, case_ids=[CASE_IDS[2], CASE_IDS[0]], progress=False
+    )
     assert info.case_ids == [CASE_IDS[0], CASE_IDS[2]]
     with pytest.raises(BratsDataError, match="BraTS20_Training_999"):
-        build_cache(data_dir, tmp_path / "cache", SETTINGS, case_ids=["BraTS20_Training_999"], progress=False)
+        build_cache(
+            data_dir,
+            tmp_path / "cache",
+            SETTINGS,
+            case_ids=["BraTS20_Training_999"],
+            progress=False,
+        )
 
 
 def test_load_cached_arrays_concatenates_in_order(data_dir, tmp_path):

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from brats_tutorial import cli
-from brats_tutorial.cli import build_parser, main
+from brats_tutorial.cli import main
 from brats_tutorial.errors import BratsDataError
 
 SUBCOMMANDS = ("download", "synthetic", "check", "cache", "train", "predict", "evaluate")
@@ -100,7 +100,11 @@ def test_a_data_error_is_one_line_and_status_2(tmp_path, monkeypatch, capsys):
 def _run(arguments: list[str], cwd: Path) -> subprocess.CompletedProcess:
     environment = {**os.environ, "COLUMNS": "100"}
     return subprocess.run(
-        [sys.executable, *arguments], capture_output=True, text=True, cwd=cwd, env=environment,
+        [sys.executable, *arguments],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=environment,
         timeout=300,
     )
 
@@ -157,8 +161,20 @@ def test_end_to_end_on_synthetic_data(tmp_path, capsys):
     assert [p.name for p in written] == [f"{case}.nii.gz" for case in sorted(split["test"])]
     labels = np.asanyarray(nib.load(written[0]).dataobj)
     assert labels.shape == (240, 240, 155) and set(np.unique(labels)) <= {0, 1, 2, 4}
-    assert main(["evaluate", str(predictions), str(data), "--csv", str(tmp_path / "scores.csv"),
-                 "--run-dir", str(run)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(predictions),
+                str(data),
+                "--csv",
+                str(tmp_path / "scores.csv"),
+                "--run-dir",
+                str(run),
+            ]
+        )
+        == 0
+    )
     output = capsys.readouterr().out
     assert "Dice" in output and "HD95" in output
     scores = pd.read_csv(tmp_path / "scores.csv")

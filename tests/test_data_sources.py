@@ -82,7 +82,9 @@ def test_quick_profile_still_falls_back_to_synthetic_data(no_data) -> None:
 
 
 @pytest.mark.parametrize("how", ["argument", "environment"])
-def test_full_profile_with_a_data_folder_generates_nothing(tmp_path, no_data, monkeypatch, how) -> None:
+def test_full_profile_with_a_data_folder_generates_nothing(
+    tmp_path, no_data, monkeypatch, how
+) -> None:
     folder = tmp_path / "brats"
     write_case(folder / "BraTS20_Training_001", "BraTS20_Training_001", suffix=".nii")
     forbid_generation(monkeypatch)
@@ -115,7 +117,9 @@ def test_real_data_can_be_required_in_any_profile(no_data, monkeypatch, how) -> 
         resolve_data_dir(synthetic_cases=1, synthetic=synthetic_choice)
 
 
-def test_an_unreadable_synthetic_setting_is_an_error_naming_the_variable(no_data, monkeypatch) -> None:
+def test_an_unreadable_synthetic_setting_is_an_error_naming_the_variable(
+    no_data, monkeypatch
+) -> None:
     forbid_generation(monkeypatch)
     monkeypatch.setenv(SYNTHETIC_ENV, "maybe")
     with pytest.raises(ValueError, match=f"{SYNTHETIC_ENV}='maybe'"):

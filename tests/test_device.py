@@ -63,8 +63,7 @@ def test_choose_precision_without_argument_asks_gpu_info(monkeypatch):
 
 def test_parse_nvidia_smi_output():
     output = (
-        "Tesla T4, 7.5\nNVIDIA A100-SXM4-40GB, 8.0\n\n"
-        "NVIDIA GeForce RTX 4090, [N/A]\nTesla K80\n"
+        "Tesla T4, 7.5\nNVIDIA A100-SXM4-40GB, 8.0\n\nNVIDIA GeForce RTX 4090, [N/A]\nTesla K80\n"
     )
     assert parse_nvidia_smi(output) == [
         T4,

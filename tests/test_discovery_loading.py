@@ -15,9 +15,7 @@ from brats_tutorial.loading import load_case, load_volume
 from brats_tutorial.validation import NO_MASK_NOTE, validate_dataset
 
 # Left-right and front-back flipped, 2 mm slices, shifted: catches a loader that drops the affine.
-AFFINE = np.array(
-    [[-1.0, 0, 0, 120.0], [0, -1.0, 0, 119.0], [0, 0, 2.0, -40.0], [0, 0, 0, 1.0]]
-)
+AFFINE = np.array([[-1.0, 0, 0, 120.0], [0, -1.0, 0, 119.0], [0, 0, 2.0, -40.0], [0, 0, 0, 1.0]])
 
 
 def assert_case_matches(case, written: dict[str, np.ndarray], affine=AFFINE) -> None:
@@ -110,8 +108,9 @@ def test_hidden_temporary_and_other_files_are_ignored(tmp_path):
 
 
 def test_validation_case_without_mask(tmp_path):
-    written = write_case(tmp_path / "BraTS20_Validation_001", "BraTS20_Validation_001",
-                         with_mask=False, seed=9)
+    written = write_case(
+        tmp_path / "BraTS20_Validation_001", "BraTS20_Validation_001", with_mask=False, seed=9
+    )
     (case,) = find_cases(tmp_path)
     assert not case.has_mask and case.mask is None
     loaded = load_case(case)

@@ -34,7 +34,8 @@ def entries(folder: Path) -> dict[str, tuple[int, int]]:
         for name in folder_names + file_names:
             status = (Path(current) / name).lstat()
             found[str((Path(current) / name).relative_to(folder))] = (
-                status.st_size, status.st_mtime_ns
+                status.st_size,
+                status.st_mtime_ns,
             )
     return found
 

@@ -39,8 +39,12 @@ def make_kaggle_tree(root: Path, bad_label: bool = False) -> Path:
         case_id = f"BraTS20_Training_00{number}"
         write_case(root / TRAINING / case_id, case_id, suffix=".nii", seed=number)
     (root / TRAINING / "name_mapping.csv").write_text("Grade,BraTS_2020_subject_ID\n")
-    write_case(root / VALIDATION / "BraTS20_Validation_001", "BraTS20_Validation_001",
-               suffix=".nii", with_mask=False)
+    write_case(
+        root / VALIDATION / "BraTS20_Validation_001",
+        "BraTS20_Validation_001",
+        suffix=".nii",
+        with_mask=False,
+    )
     if bad_label:
         mask = make_mask()
         mask[1, 1, 1] = 3
@@ -330,7 +334,10 @@ def test_readme_download_commands_match_the_script(tmp_path):
     # The README once said `download_brats.py OUT_DIR`; the script takes no positional argument.
     result = subprocess.run(
         [sys.executable, str(REPOSITORY / SCRIPT), "--help"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     usage = " ".join(result.stdout.split("\n\n")[0].split())

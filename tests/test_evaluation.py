@@ -206,7 +206,11 @@ def test_save_scores_csv_writes_cases_then_summary(tmp_path: Path) -> None:
     sheet = pd.read_csv(path)
     assert sheet.columns[0] == "Case"
     assert list(sheet["Case"]) == sorted(references) + [
-        "Mean", "StdDev", "Median", "25quantile", "75quantile"
+        "Mean",
+        "StdDev",
+        "Median",
+        "25quantile",
+        "75quantile",
     ]
     sheet = sheet.set_index("Case")
     for column in per_case.columns:
@@ -214,9 +218,7 @@ def test_save_scores_csv_writes_cases_then_summary(tmp_path: Path) -> None:
             sheet.loc[sorted(references), column].to_numpy(), per_case[column].to_numpy()
         )
         assert sheet.loc["Mean", column] == pytest.approx(per_case[column].mean())
-        assert sheet.loc["75quantile", column] == pytest.approx(
-            np.percentile(per_case[column], 75)
-        )
+        assert sheet.loc["75quantile", column] == pytest.approx(np.percentile(per_case[column], 75))
     assert sorted(p.name for p in path.parent.iterdir()) == ["scores.csv"]  # no temporary left
 
 
@@ -228,6 +230,4 @@ def test_scores_table_is_region_by_metric_means(tmp_path: Path) -> None:
     assert list(table.columns) == list(METRICS)
     for region in table.index:
         for metric in table.columns:
-            assert table.loc[region, metric] == pytest.approx(
-                per_case[f"{metric}_{region}"].mean()
-            )
+            assert table.loc[region, metric] == pytest.approx(per_case[f"{metric}_{region}"].mean())

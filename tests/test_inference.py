@@ -68,7 +68,11 @@ def test_a_bad_case_is_reported_and_the_others_finish(tmp_path, synthetic_dir, u
     broken.write_bytes(b"not a nifti file")
 
     report = predict_folder(
-        untrained_model, data, tmp_path / "predictions", PreprocessingSettings(image_size=64), progress=False
+        untrained_model,
+        data,
+        tmp_path / "predictions",
+        PreprocessingSettings(image_size=64),
+        progress=False,
     )
     assert [p.name for p in report.written] == [f"{cases[0].case_id}.nii.gz"]
     assert list(report.failed) == [cases[1].case_id]
@@ -79,5 +83,8 @@ def test_a_bad_case_is_reported_and_the_others_finish(tmp_path, synthetic_dir, u
 def test_refuses_to_write_into_the_data_folder(synthetic_dir, untrained_model):
     with pytest.raises(BratsDataError, match="inside the data folder"):
         predict_folder(
-            untrained_model, synthetic_dir, synthetic_dir / "predictions", PreprocessingSettings(image_size=64)
+            untrained_model,
+            synthetic_dir,
+            synthetic_dir / "predictions",
+            PreprocessingSettings(image_size=64),
         )

@@ -14,6 +14,7 @@ from brats_tutorial.labels import (
     region_mask_from_classes,
 )
 
+
 # The BraTS definitions, written independently of brats_tutorial.constants:
 # label 1 necrotic / non-enhancing core, 2 oedema, 4 enhancing tumour.
 def whole_tumour(labels: np.ndarray) -> np.ndarray:

@@ -42,7 +42,9 @@ def test_quick_profile_finds_the_tumour_on_unseen_patients(tmp_path, monkeypatch
         model_dice.append(region_scores(prediction, case.mask, case.spacing)["Dice_WT"])
         empty = np.zeros_like(case.mask)
         baseline_dice.append(region_scores(empty, case.mask, case.spacing)["Dice_WT"])
-    print(f"WT Dice on {len(unseen)} unseen synthetic patients: model {np.mean(model_dice):.3f}, "
-          f"all-background {np.mean(baseline_dice):.3f}")
+    print(
+        f"WT Dice on {len(unseen)} unseen synthetic patients: model {np.mean(model_dice):.3f}, "
+        f"all-background {np.mean(baseline_dice):.3f}"
+    )
     assert np.mean(baseline_dice) == 0.0
     assert np.mean(model_dice) > MINIMUM_WT_DICE

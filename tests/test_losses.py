@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 
+from brats_tutorial import volume_metrics
 from brats_tutorial.losses import (
     DiceCrossEntropyLoss,
     categorical_crossentropy,
@@ -17,7 +18,6 @@ from brats_tutorial.losses import (
     original_loss,
     soft_dice_loss,
 )
-from brats_tutorial import volume_metrics
 from brats_tutorial.training_metrics import RegionDice
 
 
@@ -285,9 +285,12 @@ def test_model_compiled_with_course_losses_and_metrics_saves_and_loads(tmp_path)
     images = np.random.default_rng(11).normal(size=(2, 8, 8, 2)).astype(np.float32)
     one_hot, _ = random_case(11, shape=(2, 8, 8))
     results = restored.evaluate(images, one_hot, verbose=0, return_dict=True)
-    assert {"dice_WT", "specificity_ET", "original_dice_coefficient", "original_sensitivity"} <= set(
-        results
-    )
+    assert {
+        "dice_WT",
+        "specificity_ET",
+        "original_dice_coefficient",
+        "original_sensitivity",
+    } <= set(results)
     expected = model.evaluate(images, one_hot, verbose=0, return_dict=True)
     for name, value in expected.items():
         assert results[name] == pytest.approx(value, rel=1e-5), name

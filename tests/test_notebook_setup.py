@@ -29,13 +29,15 @@ def _code_cells(path: Path) -> list[str]:
 def test_installs_from_the_configured_repository(path):
     first_cells = "\n".join(_code_cells(path)[:2])
     assert f'REPOSITORY_URL = "{_repository_url()}"' in first_cells
-    assert "find_spec(\"brats_tutorial\")" in first_cells
+    assert 'find_spec("brats_tutorial")' in first_cells
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_profile_knob_near_the_top(path):
     top = "\n".join(_code_cells(path)[:3])
-    assert re.search(r"^PROFILE = ", top, re.MULTILINE), "PROFILE must be a plain variable near the top"
+    assert re.search(r"^PROFILE = ", top, re.MULTILINE), (
+        "PROFILE must be a plain variable near the top"
+    )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)

@@ -47,7 +47,9 @@ def epochs_of(kind: str, epochs: int, **options) -> list[list[tuple[np.ndarray, 
     return result
 
 
-def check_batch(batch_images: np.ndarray, masks: np.ndarray, one_hot: bool) -> tuple[np.ndarray, np.ndarray]:
+def check_batch(
+    batch_images: np.ndarray, masks: np.ndarray, one_hot: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """Check a batch against its source slices; return (slice ids, flipped flags)."""
     ids = batch_images[:, 0, 0, 0].astype(int)
     assert np.all(batch_images[..., 0] == ids[:, None, None])
@@ -104,7 +106,9 @@ def test_shuffle_covers_every_slice_once_per_epoch_in_a_new_order(kind):
         orders.append(ids)
     assert not np.array_equal(orders[0], orders[1])
     assert not np.array_equal(orders[0], np.arange(COUNT))
-    again = np.concatenate([b[:, 0, 0, 0] for b, _ in epochs_of(kind, 1, batch_size=8, shuffle=True, seed=5)[0]])
+    again = np.concatenate(
+        [b[:, 0, 0, 0] for b, _ in epochs_of(kind, 1, batch_size=8, shuffle=True, seed=5)[0]]
+    )
     np.testing.assert_array_equal(again.astype(int), orders[0])  # reproducible from the seed
 
 
@@ -156,7 +160,9 @@ def test_tf_dataset_reads_memory_mapped_float16(tmp_path):
     images, classes = make_slices()
     np.save(tmp_path / "images.npy", images)
     mapped = np.load(tmp_path / "images.npy", mmap_mode="r")
-    batches = list(make_tf_dataset(mapped, classes, batch_size=37, shuffle=False).as_numpy_iterator())
+    batches = list(
+        make_tf_dataset(mapped, classes, batch_size=37, shuffle=False).as_numpy_iterator()
+    )
     np.testing.assert_array_equal(batches[0][0], images.astype(np.float32))
 
 
@@ -170,10 +176,15 @@ def test_slice_dataset_trains_a_model_in_process():
 
     images, classes = make_slices()
     model = keras.Sequential(
-        [keras.Input((HEIGHT, WIDTH, 2)), keras.layers.Conv2D(4, 3, padding="same", activation="softmax")]
+        [
+            keras.Input((HEIGHT, WIDTH, 2)),
+            keras.layers.Conv2D(4, 3, padding="same", activation="softmax"),
+        ]
     )
     model.compile(optimizer="adam", loss="categorical_crossentropy")
-    history = model.fit(SliceDataset(images, classes, batch_size=8, augment=True), epochs=1, verbose=0)
+    history = model.fit(
+        SliceDataset(images, classes, batch_size=8, augment=True), epochs=1, verbose=0
+    )
     assert np.isfinite(history.history["loss"][0])
 
 
@@ -199,10 +210,20 @@ def test_slice_dataset_trains_under_jax():
         """
     )
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    environment = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    environment = {
+        **os.environ,
+        "KERAS_BACKEND": "jax",
+        "JAX_PLATFORMS": "cpu",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [root, environment.get("PYTHONPATH")]))
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, env=environment, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", code],
+        cwd=root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     losses_line = next(line for line in result.stdout.splitlines() if line.startswith("LOSSES"))

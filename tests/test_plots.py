@@ -35,9 +35,7 @@ from brats_tutorial.errors import BratsDataError  # noqa: E402
 from brats_tutorial.loading import Case, load_case  # noqa: E402
 
 # BraTS stores volumes LPS: voxel (i, j, k) sits at RAS world (-i, 239 - j, k).
-BRATS_AFFINE = np.array(
-    [[-1.0, 0, 0, 0], [0, -1.0, 0, 239.0], [0, 0, 1.0, 0], [0, 0, 0, 1.0]]
-)
+BRATS_AFFINE = np.array([[-1.0, 0, 0, 0], [0, -1.0, 0, 239.0], [0, 0, 1.0, 0], [0, 0, 0, 1.0]])
 SHAPE = (24, 20, 10)  # not square, so a swapped axis shows
 # Region membership written out here, independently of the package: WT {1,2,4}, TC {1,4}, ET {4}.
 REGION_SETS = {"WT": (1, 2, 4), "TC": (1, 4), "ET": (4,)}
@@ -148,7 +146,9 @@ def test_label_colours_are_defined_once_and_used_by_colormap_and_legend():
         assert text.get_text().startswith(f"{label}:")
     region_legend = plots.add_region_legend(figure)
     for handle, region in zip(region_legend.legend_handles, ("WT", "TC", "ET")):
-        np.testing.assert_allclose(to_rgba(handle.get_color()), to_rgba(plots.REGION_COLOURS[region]))
+        np.testing.assert_allclose(
+            to_rgba(handle.get_color()), to_rgba(plots.REGION_COLOURS[region])
+        )
 
 
 def test_overlay_labels_colours_land_on_the_labelled_pixels():
@@ -179,7 +179,9 @@ def test_overlay_labels_colours_land_on_the_labelled_pixels():
                 expected = (1 - opacity) * grey + opacity * colour
             else:
                 expected = grey
-            np.testing.assert_allclose(rendered, expected, atol=0.02, err_msg=f"pixel {(row, column)}")
+            np.testing.assert_allclose(
+                rendered, expected, atol=0.02, err_msg=f"pixel {(row, column)}"
+            )
 
 
 def test_overlays_reject_unknown_labels_and_mismatched_shapes():
@@ -206,7 +208,12 @@ def test_overlay_regions_outlines_each_region_half_a_pixel_outside():
     for contour in contours:
         colour = tuple(np.round(contour.get_edgecolor()[0], 6))
         vertices = np.concatenate([path.vertices for path in contour.get_paths()])
-        found[colour] = (vertices[:, 0].min(), vertices[:, 0].max(), vertices[:, 1].min(), vertices[:, 1].max())
+        found[colour] = (
+            vertices[:, 0].min(),
+            vertices[:, 0].max(),
+            vertices[:, 1].min(),
+            vertices[:, 1].max(),
+        )
     for region, members in REGION_SETS.items():
         rows, columns = np.nonzero(np.isin(labels, members))
         expected = (columns.min() - 0.5, columns.max() + 0.5, rows.min() - 0.5, rows.max() + 0.5)
@@ -257,7 +264,11 @@ def _figure_calls():
     prediction = np.where(labels == 1, 4, labels).astype(np.uint8)
     classes = np.where(labels == 4, 3, labels).astype(np.uint8)
     extents = pd.DataFrame(
-        {"case_id": ["x", "y", "z"], "first_slice": [30, 10, np.nan], "last_slice": [90, 60, np.nan]}
+        {
+            "case_id": ["x", "y", "z"],
+            "first_slice": [30, 10, np.nan],
+            "last_slice": [90, 60, np.nan],
+        }
     )
     return {
         "show_modalities": lambda: plots.show_modalities(case, 5),
@@ -267,7 +278,9 @@ def _figure_calls():
         "compare_resizing": lambda: plots.compare_resizing(classes, size=12),
         "plot_learning_curves": lambda: plots.plot_learning_curves(_history()),
         "plot_score_boxes": lambda: plots.plot_score_boxes(_per_case_table()),
-        "compare_prediction": lambda: plots.compare_prediction(image, labels, prediction, "case 1, slice 5"),
+        "compare_prediction": lambda: plots.compare_prediction(
+            image, labels, prediction, "case 1, slice 5"
+        ),
         "plot_pitfall": lambda: plots.plot_pitfall(SCORES),
     }
 
@@ -280,7 +293,9 @@ def test_every_figure_has_titles_and_labelled_axes(name):
     assert panels
     for ax in panels:
         assert ax.get_title(), f"{name}: a panel has no title"
-        assert ax.get_xlabel() and ax.get_ylabel(), f"{name}: panel '{ax.get_title()}' lacks axis labels"
+        assert ax.get_xlabel() and ax.get_ylabel(), (
+            f"{name}: panel '{ax.get_title()}' lacks axis labels"
+        )
 
 
 @pytest.mark.parametrize(
@@ -321,10 +336,14 @@ def test_show_modalities_shows_each_modality_and_the_labels():
     panels = plain_axes(figure)
     assert len(panels) == 5
     for ax, modality in zip(panels, ("flair", "t1", "t1ce", "t2")):
-        np.testing.assert_array_equal(ax.images[0].get_array(), plots.display_slice(case.images[modality], 4))
+        np.testing.assert_array_equal(
+            ax.images[0].get_array(), plots.display_slice(case.images[modality], 4)
+        )
         assert modality.lower() in ax.get_title().lower()
     labels = plots.display_slice(case.mask, 4)
-    np.testing.assert_array_equal(panels[-1].images[0].get_array(), plots.display_slice(case.images["flair"], 4))
+    np.testing.assert_array_equal(
+        panels[-1].images[0].get_array(), plots.display_slice(case.images["flair"], 4)
+    )
     np.testing.assert_allclose(
         panels[-1].images[1].get_array(), expected_overlay(labels, plots.DEFAULT_OPACITY), atol=1e-6
     )
@@ -332,7 +351,9 @@ def test_show_modalities_shows_each_modality_and_the_labels():
     assert len(plain_axes(plots.show_modalities(make_case(with_mask=False), 4))) == 4
     assert len(plain_axes(plots.show_modalities(case, 4, modalities=["t2", "flair"]))) == 3
     with pytest.raises(KeyError, match="t1"):
-        plots.show_modalities(make_case(modalities=("flair", "t1ce")), 4, modalities=("flair", "t1"))
+        plots.show_modalities(
+            make_case(modalities=("flair", "t1ce")), 4, modalities=("flair", "t1")
+        )
 
 
 def test_show_regions_colours_exactly_each_region():
@@ -346,7 +367,9 @@ def test_show_regions_colours_exactly_each_region():
         fill = np.asarray(ax.images[1].get_array())
         np.testing.assert_array_equal(fill[..., 3] > 0, inside)
         colour = np.array(to_rgba(plots.REGION_COLOURS[region])[:3])
-        np.testing.assert_allclose(fill[inside][:, :3], np.tile(colour, (inside.sum(), 1)), atol=1e-6)
+        np.testing.assert_allclose(
+            fill[inside][:, :3], np.tile(colour, (inside.sum(), 1)), atol=1e-6
+        )
         assert region in ax.get_title() and f"{inside.sum()} voxels" in ax.get_title()
     with pytest.raises(ValueError, match="no mask"):
         plots.show_regions(make_case(with_mask=False), 5)
@@ -365,7 +388,12 @@ def test_largest_tumour_slice():
 
 
 def _bars(ax) -> list:
-    return [bar for container in ax.containers if isinstance(container, BarContainer) for bar in container]
+    return [
+        bar
+        for container in ax.containers
+        if isinstance(container, BarContainer)
+        for bar in container
+    ]
 
 
 def test_plot_axial_extent_draws_each_case_over_the_window():
@@ -398,7 +426,9 @@ def test_plot_axial_extent_draws_each_case_over_the_window():
 
     # The same extents as an (N, 2) array and as a mapping give the same bars.
     array_bars = _bars(plots.plot_axial_extent(np.array([[30, 90], [10, 60], [60, 130]])).axes[0])
-    mapping_bars = _bars(plots.plot_axial_extent({"p": (30, 90), "q": (10, 60), "s": (60, 130)}).axes[0])
+    mapping_bars = _bars(
+        plots.plot_axial_extent({"p": (30, 90), "q": (10, 60), "s": (60, 130)}).axes[0]
+    )
 
     def spans_of(bar_list) -> list:
         return sorted((bar.get_x(), bar.get_width()) for bar in bar_list)
@@ -428,7 +458,9 @@ def test_plot_intensity_histograms_counts_brain_voxels():
         heights, edges, _ = step.get_data()
         expected, _ = np.histogram(values[values != 0], bins=edges, density=True)
         np.testing.assert_allclose(heights, expected)
-    counts = plots.plot_intensity_histograms({"first": first}, brain_only=False, density=False).axes[0]
+    counts = plots.plot_intensity_histograms(
+        {"first": first}, brain_only=False, density=False
+    ).axes[0]
     heights, _, _ = [p for p in counts.patches if isinstance(p, StepPatch)][0].get_data()
     assert heights.sum() == first.size
 
@@ -504,8 +536,15 @@ def test_plot_score_boxes_shows_every_case_per_region():
         assert any(np.allclose(line.get_ydata(), [median, median]) for line in ax.get_lines())
     assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()] == ["WT", "TC", "ET"]
     assert "1 undefined" in ax.get_title() and "5 cases" in ax.get_title()
-    with_summary = pd.concat([table, pd.DataFrame({"case_id": ["Mean"], "Dice_WT": [0.5], "Dice_TC": [0.5],
-                                                   "Dice_ET": [0.5]})], ignore_index=True)
+    with_summary = pd.concat(
+        [
+            table,
+            pd.DataFrame(
+                {"case_id": ["Mean"], "Dice_WT": [0.5], "Dice_TC": [0.5], "Dice_ET": [0.5]}
+            ),
+        ],
+        ignore_index=True,
+    )
     summary_ax = plots.plot_score_boxes(with_summary).axes[0]
     assert [len(dot.get_offsets()) for dot in summary_ax.collections] == [5, 4, 5]
     with pytest.raises(KeyError, match="HD95_WT"):

@@ -133,7 +133,7 @@ def test_bilinear_one_hot_resize_gives_soft_non_one_hot_values():
     soft = resize_onehot_bilinear(classes, 128)
     assert soft.shape == (1, 128, 128, 4) and soft.dtype == np.float32
     np.testing.assert_allclose(soft.sum(axis=-1), 1.0, atol=1e-5)
-    not_one_hot = (soft.max(axis=-1) < 1 - 1e-6)
+    not_one_hot = soft.max(axis=-1) < 1 - 1e-6
     assert not_one_hot.sum() > 10, "edges should hold blended values"
     fractional = soft[(soft > 1e-6) & (soft < 1 - 1e-6)]
     assert fractional.size > 0
@@ -184,7 +184,11 @@ def window_case(depth: int = 30) -> Case:
 def test_preprocess_case_slice_window_channels_and_dtypes():
     case = window_case()
     settings = PreprocessingSettings(
-        slice_start=5, slice_count=10, modalities=("t1ce", "flair"), normalisation="max", image_size=16
+        slice_start=5,
+        slice_count=10,
+        modalities=("t1ce", "flair"),
+        normalisation="max",
+        image_size=16,
     )
     images, classes = preprocess_case(case, settings)
     assert images.shape == (10, 16, 16, 2) and images.dtype == np.float16
@@ -195,13 +199,17 @@ def test_preprocess_case_slice_window_channels_and_dtypes():
     np.testing.assert_allclose(images[:, 3, 7, 1], (100 + z) / 129, rtol=1e-3)
     # Mask: the labelled half is x < 16, i.e. the first half of axis 1 after resizing.
     expected = np.array([LABEL_TO_CLASS[label] for label in [0, 1, 2, 4]])[z % 4]
-    np.testing.assert_array_equal(classes[:, :8, :], np.broadcast_to(expected[:, None, None], (10, 8, 16)))
+    np.testing.assert_array_equal(
+        classes[:, :8, :], np.broadcast_to(expected[:, None, None], (10, 8, 16))
+    )
     assert not classes[:, 8:, :].any()
 
 
 def test_preprocess_case_single_modality_and_zscore_matches_parts():
     case = window_case()
-    settings = PreprocessingSettings(slice_start=2, slice_count=6, modalities=("flair",), image_size=8)
+    settings = PreprocessingSettings(
+        slice_start=2, slice_count=6, modalities=("flair",), image_size=8
+    )
     images, _ = preprocess_case(case, settings)
     assert images.shape == (6, 8, 8, 1)
     full = normalise_zscore(case.images["flair"])[:, :, 2:8]
@@ -212,7 +220,9 @@ def test_preprocess_case_single_modality_and_zscore_matches_parts():
 def test_preprocess_case_without_mask_returns_none():
     case = window_case()
     case.mask = None
-    images, classes = preprocess_case(case, PreprocessingSettings(slice_start=0, slice_count=4, image_size=8))
+    images, classes = preprocess_case(
+        case, PreprocessingSettings(slice_start=0, slice_count=4, image_size=8)
+    )
     assert classes is None and images.shape == (4, 8, 8, 2)
 
 
@@ -221,12 +231,16 @@ def test_preprocess_case_errors_name_the_problem():
     with pytest.raises(BratsDataError, match="window"):
         preprocess_case(case, PreprocessingSettings(slice_start=25, slice_count=10, image_size=8))
     with pytest.raises(BratsDataError, match="t1"):
-        preprocess_case(case, PreprocessingSettings(slice_start=0, slice_count=4, modalities=("t1",)))
+        preprocess_case(
+            case, PreprocessingSettings(slice_start=0, slice_count=4, modalities=("t1",))
+        )
 
 
 def test_label_aware_setting_gives_classes_from_the_mask():
     case = window_case()
-    settings = PreprocessingSettings(slice_start=0, slice_count=8, image_size=16, mask_interpolation="label_aware")
+    settings = PreprocessingSettings(
+        slice_start=0, slice_count=8, image_size=16, mask_interpolation="label_aware"
+    )
     _, classes = preprocess_case(case, settings)
     assert set(np.unique(classes)) <= {0, 1, 2, 3}
     assert classes.shape == (8, 16, 16)

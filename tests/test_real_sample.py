@@ -73,8 +73,10 @@ def kaggle_tree(tmp_path_factory) -> tuple[Path, dict[str, Path]]:
     for real_id, (new_id, kind) in CASES.items():
         folder = (training if kind == "training" else validation) / new_id
         for modality in MODALITY_NAMES:
-            _gunzip(sample / real_id / f"{real_id}_{modality}.nii.gz",
-                    folder / f"{new_id}_{modality}.nii")
+            _gunzip(
+                sample / real_id / f"{real_id}_{modality}.nii.gz",
+                folder / f"{new_id}_{modality}.nii",
+            )
         if kind == "training":
             mask_name = ODD_MASK_NAME if new_id.endswith("_355") else f"{new_id}_seg.nii"
             _gunzip(sample / real_id / f"{real_id}_seg.nii.gz", folder / mask_name)

@@ -16,7 +16,11 @@ def test_parts_are_disjoint_and_cover_every_case():
     split = split_patients(CASES, validation_fraction=0.15, test_fraction=0.15, seed=0)
     split.assert_disjoint()
     parts = [set(split.train), set(split.validation), set(split.test)]
-    assert parts[0].isdisjoint(parts[1]) and parts[0].isdisjoint(parts[2]) and parts[1].isdisjoint(parts[2])
+    assert (
+        parts[0].isdisjoint(parts[1])
+        and parts[0].isdisjoint(parts[2])
+        and parts[1].isdisjoint(parts[2])
+    )
     assert parts[0] | parts[1] | parts[2] == set(CASES)
     assert (len(split.train), len(split.validation), len(split.test)) == (28, 6, 6)
     assert list(split.train) == sorted(split.train)

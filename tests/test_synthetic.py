@@ -190,7 +190,7 @@ def test_modality_contrasts(high_grade_cases: list[dict[str, np.ndarray]]) -> No
         brain = case["t1"] > 0
         healthy = brain & (labels == 0)
 
-        def median(modality: str, region: np.ndarray) -> float:
+        def median(modality: str, region: np.ndarray, case: dict = case) -> float:
             return float(np.median(case[modality][region]))
 
         # Enhancing rim bright and necrosis dark on T1ce; oedema bright on FLAIR and T2.

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pandas as pd
-import keras
 import pytest
 
 from brats_tutorial.training import TrainingConfig, load_trained_model, train
@@ -42,7 +42,9 @@ def test_interrupted_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, sy
 
     config = _config(tmp_path, "interrupted")
     with pytest.raises(Interrupt):
-        train(config, info.cache_dir, split, callbacks=[InterruptAfter(epoch=1, batches=3)], verbose=0)
+        train(
+            config, info.cache_dir, split, callbacks=[InterruptAfter(epoch=1, batches=3)], verbose=0
+        )
     # The first epoch finished and was logged and backed up; the second did not finish.
     assert pd.read_csv(config.log_path)["epoch"].tolist() == [0]
     assert config.resolved_backup_dir.exists()
@@ -59,7 +61,12 @@ def test_interrupted_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, sy
     # The best model on disk loads and predicts the right shape.
     model = load_trained_model(config.best_model_path)
     size = settings.image_size
-    assert model.predict(np.zeros((1, size, size, 2), np.float32), verbose=0).shape == (1, size, size, 4)
+    assert model.predict(np.zeros((1, size, size, 2), np.float32), verbose=0).shape == (
+        1,
+        size,
+        size,
+        4,
+    )
 
 
 def test_config_checks_its_values(tmp_path):
@@ -81,7 +88,9 @@ def test_same_seed_gives_the_same_run_on_the_cpu(tmp_path, synthetic_cache):
         train(_config(tmp_path, f"seed_{i}", epochs=1, seed=7), info.cache_dir, split, verbose=0)
         for i in range(2)
     ]
-    other = train(_config(tmp_path, "other_seed", epochs=1, seed=8), info.cache_dir, split, verbose=0)
+    other = train(
+        _config(tmp_path, "other_seed", epochs=1, seed=8), info.cache_dir, split, verbose=0
+    )
     first, second = (run.history.drop(columns="epoch") for run in runs)
     pd.testing.assert_frame_equal(first, second, rtol=1e-4)
     assert not np.allclose(first["loss"], other.history["loss"], rtol=1e-4)

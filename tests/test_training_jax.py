@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import keras
 import pytest
-
 from test_training import test_interrupted_run_resumes_and_ends_like_an_uninterrupted_one  # noqa: F401
 
 pytestmark = pytest.mark.skipif(
-    keras.config.backend() != "jax", reason="runs in the JAX pass: KERAS_BACKEND=jax (make test-jax)"
+    keras.config.backend() != "jax",
+    reason="runs in the JAX pass: KERAS_BACKEND=jax (make test-jax)",
 )
 
 
@@ -28,7 +28,9 @@ def test_training_modules_do_not_import_tensorflow():
         "print('tensorflow' in sys.modules)"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
         env={**__import__("os").environ, "KERAS_BACKEND": "jax"},
     )
     assert result.returncode == 0, result.stderr

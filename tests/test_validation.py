@@ -96,14 +96,23 @@ def test_kaggle_download_with_training_and_validation_side_by_side_checks_clean(
     training = tmp_path / "BraTS2020_TrainingData" / "MICCAI_BraTS2020_TrainingData"
     validation_folder = tmp_path / "BraTS2020_ValidationData" / "MICCAI_BraTS2020_ValidationData"
     for number in (1, 2):
-        write_case(training / f"BraTS20_Training_00{number}", f"BraTS20_Training_00{number}",
-                   suffix=".nii", seed=number)
+        write_case(
+            training / f"BraTS20_Training_00{number}",
+            f"BraTS20_Training_00{number}",
+            suffix=".nii",
+            seed=number,
+        )
     for number in (1, 2, 3):  # more validation cases than training ones
-        write_case(validation_folder / f"BraTS20_Validation_00{number}",
-                   f"BraTS20_Validation_00{number}", suffix=".nii", with_mask=False)
+        write_case(
+            validation_folder / f"BraTS20_Validation_00{number}",
+            f"BraTS20_Validation_00{number}",
+            suffix=".nii",
+            with_mask=False,
+        )
     # A training case that lost its mask is still caught.
-    write_case(training / "BraTS20_Training_003", "BraTS20_Training_003", suffix=".nii",
-               with_mask=False)
+    write_case(
+        training / "BraTS20_Training_003", "BraTS20_Training_003", suffix=".nii", with_mask=False
+    )
 
     report = validate_dataset(tmp_path)
 
@@ -118,8 +127,11 @@ def test_validation_folder_named_without_validation_in_case_ids(tmp_path):
     # BraTS 2018 validation cases are named like training ones; their folder says "Validation".
     write_case(tmp_path / "train" / "Brats18_A_1", "Brats18_A_1")
     write_case(tmp_path / "train" / "Brats18_B_1", "Brats18_B_1")
-    write_case(tmp_path / "MICCAI_BraTS_2018_Data_Validation" / "Brats18_C_1", "Brats18_C_1",
-               with_mask=False)
+    write_case(
+        tmp_path / "MICCAI_BraTS_2018_Data_Validation" / "Brats18_C_1",
+        "Brats18_C_1",
+        with_mask=False,
+    )
     report = validate_dataset(tmp_path)
     assert report.ok
     assert NO_MASK_NOTE in report.cases[2].notes

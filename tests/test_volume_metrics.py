@@ -8,9 +8,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from brats_tutorial.constants import (
-    FILE_LABELS,
     HD95_ONE_EMPTY_MM,
-    LABEL_TO_CLASS,
     NUM_CLASSES,
     REGION_LABELS,
     VOLUME_SHAPE,
@@ -253,9 +251,7 @@ def test_specificity_without_negatives_mirrors_sensitivity() -> None:
 def test_specificity_is_sensitivity_of_complements(seed: int) -> None:
     prediction = random_blob((10, 10, 10), seed, 0.3)
     reference = random_blob((10, 10, 10), seed + 50, 0.2)
-    assert specificity(prediction, reference) == pytest.approx(
-        sensitivity(~prediction, ~reference)
-    )
+    assert specificity(prediction, reference) == pytest.approx(sensitivity(~prediction, ~reference))
     negatives = ~reference
     assert specificity(prediction, reference) == pytest.approx(
         np.sum(~prediction & negatives) / np.sum(negatives)
@@ -406,7 +402,7 @@ def test_real_reference_against_itself_is_perfect() -> None:
 
 @pytest.mark.real_data
 def test_real_reference_against_dilated_shifted_copy_matches_kdtree() -> None:
-    (case_id, reference, _), = _sample_masks(1)
+    ((case_id, reference, _),) = _sample_masks(1)
     # Prediction: the tumour core dilated by two voxels into the oedema, the whole map shifted.
     prediction = reference.copy()
     core = np.isin(reference, (1, 4))
@@ -435,7 +431,7 @@ def test_real_reference_against_dilated_shifted_copy_matches_kdtree() -> None:
 
 @pytest.mark.real_data
 def test_pitfall_all_background_prediction_scores_well_on_the_original_metrics() -> None:
-    (case_id, reference, spacing), = _sample_masks(1)
+    ((case_id, reference, spacing),) = _sample_masks(1)
     prediction = np.zeros_like(reference)
     reference_classes = labels_to_classes(reference)
     original = original_notebook_scores(np.zeros_like(reference_classes), reference_classes)
