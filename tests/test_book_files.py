@@ -1,7 +1,7 @@
 """The book's sources: configuration, table of contents, notebooks' shape and bibliography.
 
 These tests read files only (no build, no execution). What the chapters must look like (the
-shape every chapter follows, see STYLE.md):
+shape every chapter follows, as book/instructors.md describes it):
 
 - the first cell is Markdown and opens with a level-1 title that starts with the chapter's
   number ("# 5. Losses and metrics" in ``05_losses_and_metrics.ipynb``: exercises are numbered
