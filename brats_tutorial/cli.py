@@ -41,6 +41,8 @@ from .constants import (
     MODALITIES,
     NORMALISATIONS,
     PROFILE_ENV,
+    RUN_SETTINGS_FILE,
+    RUN_SPLIT_FILE,
     SLICE_COUNT,
     SLICE_START,
     SYNTHETIC_CASES,
@@ -48,8 +50,8 @@ from .constants import (
 from .errors import BratsDataError
 from .profiles import PROFILES, Profile, get_profile
 
-SPLIT_FILE = "split.json"
-SETTINGS_FILE = "preprocessing.json"
+SPLIT_FILE = RUN_SPLIT_FILE
+SETTINGS_FILE = RUN_SETTINGS_FILE
 
 
 def _integer_at_least(minimum: int):

@@ -71,6 +71,11 @@ ORIGINAL_DICE_SMOOTH: float = 1e-6
 #: ``keras.backend.epsilon()``, which the original notebook adds to its denominators.
 KERAS_EPSILON: float = 1e-7
 
+#: Files of a training run folder that ``brats-tutorial predict`` and ``evaluate`` read: the
+#: patient split and the preprocessing settings (written by ``train`` and by the chapters).
+RUN_SPLIT_FILE: str = "split.json"
+RUN_SETTINGS_FILE: str = "preprocessing.json"
+
 #: Environment variable naming a real BraTS folder; when unset, chapters use synthetic data.
 DATA_DIR_ENV: str = "BRATS_DATA_DIR"
 #: Environment variable: "1" uses synthetic data when no real folder is given, in every profile.

@@ -13,12 +13,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from .atomic import save_json_atomic
 from .cache import CacheInfo, build_cache
+from .constants import RUN_SETTINGS_FILE, RUN_SPLIT_FILE
 from .data_sources import default_work_dir, resolve_data_dir, sample_dir
 from .discovery import CaseFiles, find_cases
 from .preprocessing import PreprocessingSettings
 from .profiles import Profile, get_profile
-from .splits import PatientSplit, load_or_make_split
+from .splits import PatientSplit, load_or_make_split, save_split
 
 #: Short citation that every figure of real BraTS data carries (full references in the book).
 REAL_DATA_CITATION: str = "Menze 2015; Bakas 2017, 2018"
@@ -210,6 +212,11 @@ def trained_model(
     key = {k: str(v) for k, v in vars(probe).items() if k not in ("output_dir", "backup_dir")}
     key["split"] = split.train + split.validation
     config = TrainingConfig.from_profile(data.profile, run_dir(data, settings, key), **overrides)
+    # The run folder also holds what `brats-tutorial predict` and `evaluate` read, so a run that a
+    # chapter trained can be used from the command line.
+    config.output_dir.mkdir(parents=True, exist_ok=True)
+    save_split(config.output_dir / RUN_SPLIT_FILE, split)
+    save_json_atomic(config.output_dir / RUN_SETTINGS_FILE, settings.to_dict())
     finished = (
         config.best_model_path.exists()
         and config.log_path.exists()
