@@ -50,9 +50,6 @@ from .constants import (
 from .errors import BratsDataError
 from .profiles import PROFILES, Profile, get_profile
 
-SPLIT_FILE = RUN_SPLIT_FILE
-SETTINGS_FILE = RUN_SETTINGS_FILE
-
 
 def _integer_at_least(minimum: int):
     """An argparse ``type``: an integer >= ``minimum``, else a usage error naming the bound."""
@@ -209,7 +206,7 @@ def _command_train(args: argparse.Namespace) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     profile = _profile_from_args(args)
     settings = _settings_from_args(args)
-    split_path = run_dir / SPLIT_FILE
+    split_path = run_dir / RUN_SPLIT_FILE
     case_ids = [c.case_id for c in find_cases(args.data_dir) if c.has_mask]
     if not case_ids:
         raise BratsDataError(args.data_dir, "no case has a mask: nothing to train on")
@@ -232,7 +229,7 @@ def _command_train(args: argparse.Namespace) -> int:
         case_ids=split.train + split.validation + split.test,
         progress=True,
     )
-    save_json_atomic(run_dir / SETTINGS_FILE, settings.to_dict())
+    save_json_atomic(run_dir / RUN_SETTINGS_FILE, settings.to_dict())
     overrides = {
         k: v
         for k, v in {
@@ -259,7 +256,7 @@ def _command_predict(args: argparse.Namespace) -> int:
 
     run_dir = Path(args.run_dir)
     model_path = run_dir / args.model
-    settings_path = run_dir / SETTINGS_FILE
+    settings_path = run_dir / RUN_SETTINGS_FILE
     for needed in (model_path, settings_path):
         if not needed.exists():
             raise BratsDataError(
@@ -270,7 +267,7 @@ def _command_predict(args: argparse.Namespace) -> int:
     settings = PreprocessingSettings.from_dict(json.loads(settings_path.read_text()))
     case_ids = None
     if args.split != "all":
-        case_ids = getattr(load_split(run_dir / SPLIT_FILE), args.split)
+        case_ids = getattr(load_split(run_dir / RUN_SPLIT_FILE), args.split)
     model = load_trained_model(model_path)
     report = predict_folder(model, args.data_dir, args.output_dir, settings, case_ids=case_ids)
     print(report.format())
@@ -284,7 +281,7 @@ def _command_evaluate(args: argparse.Namespace) -> int:
     if args.run_dir is not None:
         from .splits import load_split
 
-        case_ids = list(getattr(load_split(Path(args.run_dir) / SPLIT_FILE), args.split))
+        case_ids = list(getattr(load_split(Path(args.run_dir) / RUN_SPLIT_FILE), args.split))
     per_case = evaluate_folder(
         args.predictions_dir, args.data_dir, case_ids=case_ids, missing=args.missing
     )

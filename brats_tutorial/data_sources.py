@@ -23,7 +23,13 @@ import os
 import tempfile
 from pathlib import Path
 
-from .constants import DATA_DIR_ENV, SAMPLE_DIR_ENV, SYNTHETIC_CASES, SYNTHETIC_ENV
+from .constants import (
+    DATA_DIR_ENV,
+    KAGGLE_DATASET_URL,
+    SAMPLE_DIR_ENV,
+    SYNTHETIC_CASES,
+    SYNTHETIC_ENV,
+)
 
 WORK_DIR_ENV = "BRATS_WORK_DIR"
 
@@ -97,8 +103,6 @@ def missing_real_data_message(purpose: str = "this run") -> str:
     Args:
         purpose: who needs the data, e.g. "the 'full' profile".
     """
-    from .download import KAGGLE_DATASET_URL
-
     script = "python data_scripts/download_brats.py"
     return (
         f"{purpose} needs real BraTS data, and none was given: no folder was passed and "
