@@ -13,7 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from brats_tutorial.synthetic import case_seed, generate_case, generate_dataset, is_low_grade
+from brats_tutorial.synthetic import case_seed, generate_dataset, is_low_grade
+from brats_tutorial.synthetic_anatomy import generate_case
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
 import nibabel as nib
@@ -13,6 +14,7 @@ from scipy import ndimage
 from brats_tutorial.constants import HD95_ONE_EMPTY_MM
 from brats_tutorial.errors import BratsDataError
 from brats_tutorial.evaluation import (
+    best_median_worst,
     evaluate_case,
     evaluate_folder,
     save_scores_csv,
@@ -231,3 +233,41 @@ def test_scores_table_is_region_by_metric_means(tmp_path: Path) -> None:
     for region in table.index:
         for metric in table.columns:
             assert table.loc[region, metric] == pytest.approx(per_case[f"{metric}_{region}"].mean())
+
+
+def test_best_median_worst_picks_by_the_score():
+    table = pd.DataFrame(
+        {
+            "case_id": ["c1", "c2", "c3", "c4", "c5", "c6"],
+            "Dice_WT": [0.80, 0.95, 0.30, 0.60, np.nan, 0.70],
+            "HD95_WT": [5.0, 2.0, 40.0, 9.0, 3.0, 7.5],
+        }
+    )
+    valid = table.dropna(subset=["Dice_WT"])
+    median_value = statistics.median_low(valid["Dice_WT"])
+    expected = [
+        valid.loc[valid["Dice_WT"].idxmax(), "case_id"],
+        valid.loc[valid["Dice_WT"] == median_value, "case_id"].iloc[0],
+        valid.loc[valid["Dice_WT"].idxmin(), "case_id"],
+    ]
+    assert best_median_worst(table, "Dice_WT") == expected == ["c2", "c6", "c3"]
+    # Distances: lower is better; the median of six values is the lower middle one (5.0).
+    assert best_median_worst(table, "HD95_WT") == ["c2", "c1", "c3"]
+    assert best_median_worst(table, "HD95_WT", higher_is_better=True) == ["c3", "c1", "c2"]
+    indexed = table.set_index("case_id")
+    assert best_median_worst(indexed, "Dice_WT") == expected
+    assert best_median_worst(table.iloc[[0]], "Dice_WT") == ["c1"] * 3
+    with pytest.raises(ValueError, match="no case"):
+        best_median_worst(table.iloc[[4]], "Dice_WT")
+
+    # The evaluation's table: ids in the index "Case"; read back from CSV, a "Case" column
+    # followed by summary rows, which are not cases.
+    evaluated = table.rename(columns={"case_id": "Case"}).set_index("Case")
+    assert best_median_worst(evaluated, "Dice_WT") == expected
+    summary = pd.DataFrame(
+        {"Case": ["Mean", "StdDev", "Median"], "Dice_WT": [0.99, 0.01, 0.7], "HD95_WT": [0.1] * 3}
+    )
+    read_back = pd.concat([evaluated.reset_index(), summary], ignore_index=True)
+    assert best_median_worst(read_back, "Dice_WT") == expected
+    with pytest.raises(KeyError, match="Dice_ET"):
+        best_median_worst(table, "Dice_ET")

@@ -1,4 +1,4 @@
-"""Tests of the figures (brats_tutorial.plots) and the slice viewer (brats_tutorial.viewer).
+"""Tests of the figures and the slice viewer (the sub-package brats_tutorial.figures).
 
 Figures are checked through their artists (image arrays, bar positions, line data) and, for
 the label colours, through the rendered pixels; never against stored images.
@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import io
 import re
-import statistics
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -28,10 +27,16 @@ from matplotlib.contour import ContourSet  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import StepPatch  # noqa: E402
 
-from brats_tutorial import plots, viewer  # noqa: E402
 from brats_tutorial.data_sources import sample_dir  # noqa: E402
 from brats_tutorial.discovery import CaseFiles, find_cases  # noqa: E402
 from brats_tutorial.errors import BratsDataError  # noqa: E402
+from brats_tutorial.figures import (  # noqa: E402
+    case_figures,
+    data_figures,
+    result_figures,
+    slice_display,
+    viewer,
+)
 from brats_tutorial.loading import Case, load_case  # noqa: E402
 
 # BraTS stores volumes LPS: voxel (i, j, k) sits at RAS world (-i, 239 - j, k).
@@ -80,7 +85,7 @@ def plain_axes(figure: Figure) -> list:
 def expected_overlay(labels: np.ndarray, opacity: float) -> np.ndarray:
     """RGBA an overlay should hold: the label's colour where labelled, fully clear elsewhere."""
     expected = np.zeros(labels.shape + (4,))
-    for label, colour in plots.LABEL_COLOURS.items():
+    for label, colour in slice_display.LABEL_COLOURS.items():
         expected[labels == label] = (*to_rgba(colour)[:3], opacity)
     return expected
 
@@ -105,25 +110,25 @@ def test_display_slice_puts_anterior_up_and_patient_left_on_the_left(affine):
     shape = (240, 240, 3)
     i, j, k = np.meshgrid(*(np.arange(n) for n in shape), indexing="ij")
     world = nib.affines.apply_affine(affine, np.stack([i, j, k], axis=-1))  # RAS mm
-    right = plots.display_slice(world[..., 0], 1)  # RAS x grows toward the patient's right
-    anterior = plots.display_slice(world[..., 1], 1)  # RAS y grows toward anterior
+    right = slice_display.display_slice(world[..., 0], 1)  # RAS x grows toward the patient's right
+    anterior = slice_display.display_slice(world[..., 1], 1)  # RAS y grows toward anterior
     assert np.all(np.diff(anterior, axis=0) < 0), "rows must go from anterior (top) to posterior"
     assert np.all(np.diff(right, axis=1) > 0), "columns must go from patient left to right"
 
 
 def test_display_slice_shape_channels_and_bounds():
     volume = np.arange(np.prod(SHAPE)).reshape(SHAPE)
-    shown = plots.display_slice(volume, 4)
+    shown = slice_display.display_slice(volume, 4)
     assert shown.shape == (SHAPE[1], SHAPE[0])
     assert sorted(shown.ravel()) == sorted(volume[:, :, 4].ravel())
     channels = np.stack([volume, -volume], axis=-1)
-    shown_channels = plots.display_slice(channels, 4)
+    shown_channels = slice_display.display_slice(channels, 4)
     assert shown_channels.shape == (SHAPE[1], SHAPE[0], 2)
     np.testing.assert_array_equal(shown_channels[..., 0], shown)
     np.testing.assert_array_equal(shown_channels[..., 1], -shown)
     for bad in (-1, SHAPE[2]):
         with pytest.raises(ValueError, match="slice index"):
-            plots.display_slice(volume, bad)
+            slice_display.display_slice(volume, bad)
 
 
 # ------------------------------------------------------------------------------------------
@@ -132,22 +137,24 @@ def test_display_slice_shape_channels_and_bounds():
 
 
 def test_label_colours_are_defined_once_and_used_by_colormap_and_legend():
-    assert set(plots.LABEL_COLOURS) == {1, 2, 4}
-    assert len({to_rgba(c) for c in plots.LABEL_COLOURS.values()}) == 3
-    assert plots.REGION_COLOURS["ET"] == plots.LABEL_COLOURS[4]
-    cmap, norm = plots.label_colormap()
+    assert set(slice_display.LABEL_COLOURS) == {1, 2, 4}
+    assert len({to_rgba(c) for c in slice_display.LABEL_COLOURS.values()}) == 3
+    assert slice_display.REGION_COLOURS["ET"] == slice_display.LABEL_COLOURS[4]
+    cmap, norm = slice_display.label_colormap()
     assert cmap(norm(0))[3] == 0.0
-    for label, colour in plots.LABEL_COLOURS.items():
+    for label, colour in slice_display.LABEL_COLOURS.items():
         np.testing.assert_allclose(cmap(norm(label)), to_rgba(colour))
     figure, ax = plt.subplots()
-    legend = plots.add_label_legend(ax)
+    legend = slice_display.add_label_legend(ax)
     for handle, text, label in zip(legend.legend_handles, legend.get_texts(), (1, 2, 4)):
-        np.testing.assert_allclose(handle.get_facecolor(), to_rgba(plots.LABEL_COLOURS[label]))
+        np.testing.assert_allclose(
+            handle.get_facecolor(), to_rgba(slice_display.LABEL_COLOURS[label])
+        )
         assert text.get_text().startswith(f"{label}:")
-    region_legend = plots.add_region_legend(figure)
+    region_legend = slice_display.add_region_legend(figure)
     for handle, region in zip(region_legend.legend_handles, ("WT", "TC", "ET")):
         np.testing.assert_allclose(
-            to_rgba(handle.get_color()), to_rgba(plots.REGION_COLOURS[region])
+            to_rgba(handle.get_color()), to_rgba(slice_display.REGION_COLOURS[region])
         )
 
 
@@ -159,7 +166,7 @@ def test_overlay_labels_colours_land_on_the_labelled_pixels():
     opacity = 0.6
     figure = plt.figure(figsize=(columns, rows), dpi=20)
     ax = figure.add_axes((0, 0, 1, 1))
-    plots.overlay_labels(ax, image, labels, alpha=opacity, vmin=0.0, vmax=1.0)
+    slice_display.overlay_labels(ax, image, labels, alpha=opacity, vmin=0.0, vmax=1.0)
 
     overlay = np.asarray(ax.images[-1].get_array())
     np.testing.assert_allclose(overlay, expected_overlay(labels, opacity), atol=1e-6)
@@ -175,7 +182,7 @@ def test_overlay_labels_colours_land_on_the_labelled_pixels():
             grey = np.full(3, image[row, column])
             label = int(labels[row, column])
             if label:
-                colour = np.array(to_rgba(plots.LABEL_COLOURS[label])[:3])
+                colour = np.array(to_rgba(slice_display.LABEL_COLOURS[label])[:3])
                 expected = (1 - opacity) * grey + opacity * colour
             else:
                 expected = grey
@@ -188,11 +195,11 @@ def test_overlays_reject_unknown_labels_and_mismatched_shapes():
     figure, ax = plt.subplots()
     image = np.ones((3, 3))
     with pytest.raises(BratsDataError, match="unknown label values"):
-        plots.overlay_labels(ax, image, np.full((3, 3), 3, dtype=np.uint8))
+        slice_display.overlay_labels(ax, image, np.full((3, 3), 3, dtype=np.uint8))
     with pytest.raises(BratsDataError):
-        plots.overlay_regions(ax, image, np.full((3, 3), 5, dtype=np.uint8))
+        slice_display.overlay_regions(ax, image, np.full((3, 3), 5, dtype=np.uint8))
     with pytest.raises(ValueError, match="differ in shape"):
-        plots.overlay_labels(ax, image, np.zeros((3, 4), dtype=np.uint8))
+        slice_display.overlay_labels(ax, image, np.zeros((3, 4), dtype=np.uint8))
 
 
 def test_overlay_regions_outlines_each_region_half_a_pixel_outside():
@@ -201,7 +208,7 @@ def test_overlay_regions_outlines_each_region_half_a_pixel_outside():
     labels[4:8, 5:11] = 1
     labels[5:7, 6:9] = 4
     figure, ax = plt.subplots()
-    plots.overlay_regions(ax, np.ones(labels.shape), labels)
+    slice_display.overlay_regions(ax, np.ones(labels.shape), labels)
     contours = [c for c in ax.collections if isinstance(c, ContourSet)]
     assert len(contours) == 3
     found = {}
@@ -217,7 +224,7 @@ def test_overlay_regions_outlines_each_region_half_a_pixel_outside():
     for region, members in REGION_SETS.items():
         rows, columns = np.nonzero(np.isin(labels, members))
         expected = (columns.min() - 0.5, columns.max() + 0.5, rows.min() - 0.5, rows.max() + 0.5)
-        colour = tuple(np.round(to_rgba(plots.REGION_COLOURS[region]), 6))
+        colour = tuple(np.round(to_rgba(slice_display.REGION_COLOURS[region]), 6))
         np.testing.assert_allclose(found[colour], expected, atol=1e-6, err_msg=region)
 
 
@@ -259,8 +266,8 @@ SCORES = dict(
 
 def _figure_calls():
     case = make_case()
-    labels = plots.display_slice(case.mask, 5)
-    image = plots.display_slice(case.images["flair"], 5)
+    labels = slice_display.display_slice(case.mask, 5)
+    image = slice_display.display_slice(case.images["flair"], 5)
     prediction = np.where(labels == 1, 4, labels).astype(np.uint8)
     classes = np.where(labels == 4, 3, labels).astype(np.uint8)
     extents = pd.DataFrame(
@@ -271,17 +278,17 @@ def _figure_calls():
         }
     )
     return {
-        "show_modalities": lambda: plots.show_modalities(case, 5),
-        "show_regions": lambda: plots.show_regions(case, 5),
-        "plot_axial_extent": lambda: plots.plot_axial_extent(extents),
-        "plot_intensity_histograms": lambda: plots.plot_intensity_histograms(case),
-        "compare_resizing": lambda: plots.compare_resizing(classes, size=12),
-        "plot_learning_curves": lambda: plots.plot_learning_curves(_history()),
-        "plot_score_boxes": lambda: plots.plot_score_boxes(_per_case_table()),
-        "compare_prediction": lambda: plots.compare_prediction(
+        "show_modalities": lambda: case_figures.show_modalities(case, 5),
+        "show_regions": lambda: case_figures.show_regions(case, 5),
+        "plot_axial_extent": lambda: data_figures.plot_axial_extent(extents),
+        "plot_intensity_histograms": lambda: data_figures.plot_intensity_histograms(case),
+        "compare_resizing": lambda: data_figures.compare_resizing(classes, size=12),
+        "plot_learning_curves": lambda: result_figures.plot_learning_curves(_history()),
+        "plot_score_boxes": lambda: result_figures.plot_score_boxes(_per_case_table()),
+        "compare_prediction": lambda: result_figures.compare_prediction(
             image, labels, prediction, "case 1, slice 5"
         ),
-        "plot_pitfall": lambda: plots.plot_pitfall(SCORES),
+        "plot_pitfall": lambda: result_figures.plot_pitfall(SCORES),
     }
 
 
@@ -301,10 +308,10 @@ def test_every_figure_has_titles_and_labelled_axes(name):
 @pytest.mark.parametrize(
     "draw",
     [
-        lambda ax: plots.plot_axial_extent(np.array([[30, 90], [10, 60]]), ax=ax),
-        lambda ax: plots.plot_intensity_histograms({"a": np.arange(1.0, 50.0)}, ax=ax),
-        lambda ax: plots.plot_score_boxes(_per_case_table(), ax=ax),
-        lambda ax: plots.plot_pitfall(SCORES, ax=ax),
+        lambda ax: data_figures.plot_axial_extent(np.array([[30, 90], [10, 60]]), ax=ax),
+        lambda ax: data_figures.plot_intensity_histograms({"a": np.arange(1.0, 50.0)}, ax=ax),
+        lambda ax: result_figures.plot_score_boxes(_per_case_table(), ax=ax),
+        lambda ax: result_figures.plot_pitfall(SCORES, ax=ax),
     ],
     ids=["extent", "histograms", "boxes", "pitfall"],
 )
@@ -319,10 +326,10 @@ def test_single_panel_figures_draw_into_a_given_axes(draw):
 def test_multi_panel_figures_draw_into_given_axes_and_check_their_number():
     case = make_case()
     figure, axes = plt.subplots(1, 5)
-    assert plots.show_modalities(case, 4, axes=axes) is figure
+    assert case_figures.show_modalities(case, 4, axes=axes) is figure
     assert all(ax.images for ax in axes)
     with pytest.raises(ValueError, match="need 3 axes"):
-        plots.show_regions(case, 4, axes=axes)
+        case_figures.show_regions(case, 4, axes=axes)
 
 
 # ------------------------------------------------------------------------------------------
@@ -332,54 +339,56 @@ def test_multi_panel_figures_draw_into_given_axes_and_check_their_number():
 
 def test_show_modalities_shows_each_modality_and_the_labels():
     case = make_case()
-    figure = plots.show_modalities(case, 4)
+    figure = case_figures.show_modalities(case, 4)
     panels = plain_axes(figure)
     assert len(panels) == 5
     for ax, modality in zip(panels, ("flair", "t1", "t1ce", "t2")):
         np.testing.assert_array_equal(
-            ax.images[0].get_array(), plots.display_slice(case.images[modality], 4)
+            ax.images[0].get_array(), slice_display.display_slice(case.images[modality], 4)
         )
         assert modality.lower() in ax.get_title().lower()
-    labels = plots.display_slice(case.mask, 4)
+    labels = slice_display.display_slice(case.mask, 4)
     np.testing.assert_array_equal(
-        panels[-1].images[0].get_array(), plots.display_slice(case.images["flair"], 4)
+        panels[-1].images[0].get_array(), slice_display.display_slice(case.images["flair"], 4)
     )
     np.testing.assert_allclose(
-        panels[-1].images[1].get_array(), expected_overlay(labels, plots.DEFAULT_OPACITY), atol=1e-6
+        panels[-1].images[1].get_array(),
+        expected_overlay(labels, slice_display.DEFAULT_OPACITY),
+        atol=1e-6,
     )
-    assert len(plain_axes(plots.show_modalities(case, 4, with_mask=False))) == 4
-    assert len(plain_axes(plots.show_modalities(make_case(with_mask=False), 4))) == 4
-    assert len(plain_axes(plots.show_modalities(case, 4, modalities=["t2", "flair"]))) == 3
+    assert len(plain_axes(case_figures.show_modalities(case, 4, with_mask=False))) == 4
+    assert len(plain_axes(case_figures.show_modalities(make_case(with_mask=False), 4))) == 4
+    assert len(plain_axes(case_figures.show_modalities(case, 4, modalities=["t2", "flair"]))) == 3
     with pytest.raises(KeyError, match="t1"):
-        plots.show_modalities(
+        case_figures.show_modalities(
             make_case(modalities=("flair", "t1ce")), 4, modalities=("flair", "t1")
         )
 
 
 def test_show_regions_colours_exactly_each_region():
     case = make_case()
-    figure = plots.show_regions(case, 5)
-    labels = plots.display_slice(case.mask, 5)
+    figure = case_figures.show_regions(case, 5)
+    labels = slice_display.display_slice(case.mask, 5)
     panels = plain_axes(figure)
     assert len(panels) == 3
     for ax, region in zip(panels, ("WT", "TC", "ET")):
         inside = np.isin(labels, REGION_SETS[region])
         fill = np.asarray(ax.images[1].get_array())
         np.testing.assert_array_equal(fill[..., 3] > 0, inside)
-        colour = np.array(to_rgba(plots.REGION_COLOURS[region])[:3])
+        colour = np.array(to_rgba(slice_display.REGION_COLOURS[region])[:3])
         np.testing.assert_allclose(
             fill[inside][:, :3], np.tile(colour, (inside.sum(), 1)), atol=1e-6
         )
         assert region in ax.get_title() and f"{inside.sum()} voxels" in ax.get_title()
     with pytest.raises(ValueError, match="no mask"):
-        plots.show_regions(make_case(with_mask=False), 5)
+        case_figures.show_regions(make_case(with_mask=False), 5)
 
 
 def test_largest_tumour_slice():
     case = make_case()
     counts = [(case.mask[:, :, z] > 0).sum() for z in range(SHAPE[2])]
-    assert plots.largest_tumour_slice(case.mask) == int(np.argmax(counts))
-    assert plots.largest_tumour_slice(np.zeros(SHAPE, dtype=np.uint8)) == SHAPE[2] // 2
+    assert slice_display.largest_tumour_slice(case.mask) == int(np.argmax(counts))
+    assert slice_display.largest_tumour_slice(np.zeros(SHAPE, dtype=np.uint8)) == SHAPE[2] // 2
 
 
 # ------------------------------------------------------------------------------------------
@@ -404,7 +413,7 @@ def test_plot_axial_extent_draws_each_case_over_the_window():
             "last_slice": [90, 60, np.nan, 130],
         }
     )
-    figure = plots.plot_axial_extent(extents)
+    figure = data_figures.plot_axial_extent(extents)
     ax = figure.axes[0]
     tick_names = [t.get_text() for t in ax.get_yticklabels()]
     assert tick_names == ["p", "q", "r", "s"]
@@ -416,7 +425,7 @@ def test_plot_axial_extent_draws_each_case_over_the_window():
         assert bar.get_x() == pytest.approx(row.first_slice - 0.5)
         assert bar.get_x() + bar.get_width() == pytest.approx(row.last_slice + 0.5)
         outside = row.first_slice < window_first or row.last_slice > window_last
-        expected = plots.LABEL_COLOURS[1] if outside else plots.REGION_COLOURS["WT"]
+        expected = slice_display.LABEL_COLOURS[1] if outside else slice_display.REGION_COLOURS["WT"]
         np.testing.assert_allclose(bar.get_facecolor(), to_rgba(expected))
     spans = [p for p in ax.patches if p not in _bars(ax)]
     assert len(spans) == 1
@@ -425,9 +434,11 @@ def test_plot_axial_extent_draws_each_case_over_the_window():
     assert "2 of 3 cases" in ax.get_title()
 
     # The same extents as an (N, 2) array and as a mapping give the same bars.
-    array_bars = _bars(plots.plot_axial_extent(np.array([[30, 90], [10, 60], [60, 130]])).axes[0])
+    array_bars = _bars(
+        data_figures.plot_axial_extent(np.array([[30, 90], [10, 60], [60, 130]])).axes[0]
+    )
     mapping_bars = _bars(
-        plots.plot_axial_extent({"p": (30, 90), "q": (10, 60), "s": (60, 130)}).axes[0]
+        data_figures.plot_axial_extent({"p": (30, 90), "q": (10, 60), "s": (60, 130)}).axes[0]
     )
 
     def spans_of(bar_list) -> list:
@@ -436,11 +447,11 @@ def test_plot_axial_extent_draws_each_case_over_the_window():
     for other in (array_bars, mapping_bars):
         assert spans_of(other) == spans_of(bars.values())
     with pytest.raises(ValueError):
-        plots.plot_axial_extent(np.array([1, 2, 3]))
+        data_figures.plot_axial_extent(np.array([1, 2, 3]))
 
     # A statistics table repeats each case (one row per modality and region): one bar per case.
     repeated = pd.concat([extents.assign(modality=m) for m in ("flair", "t1")], ignore_index=True)
-    repeated_ax = plots.plot_axial_extent(repeated).axes[0]
+    repeated_ax = data_figures.plot_axial_extent(repeated).axes[0]
     assert [t.get_text() for t in repeated_ax.get_yticklabels()] == ["p", "q", "r", "s"]
     assert len(_bars(repeated_ax)) == 3
 
@@ -450,7 +461,7 @@ def test_plot_intensity_histograms_counts_brain_voxels():
     first = rng.normal(100, 10, 500)
     second = rng.normal(200, 30, 300)
     first[:100] = 0.0  # background
-    figure = plots.plot_intensity_histograms({"first": first, "second": second}, bins=20)
+    figure = data_figures.plot_intensity_histograms({"first": first, "second": second}, bins=20)
     ax = figure.axes[0]
     steps = [p for p in ax.patches if isinstance(p, StepPatch)]
     assert [s.get_label() for s in steps] == ["first", "second"]
@@ -458,7 +469,7 @@ def test_plot_intensity_histograms_counts_brain_voxels():
         heights, edges, _ = step.get_data()
         expected, _ = np.histogram(values[values != 0], bins=edges, density=True)
         np.testing.assert_allclose(heights, expected)
-    counts = plots.plot_intensity_histograms(
+    counts = data_figures.plot_intensity_histograms(
         {"first": first}, brain_only=False, density=False
     ).axes[0]
     heights, _, _ = [p for p in counts.patches if isinstance(p, StepPatch)][0].get_data()
@@ -468,7 +479,7 @@ def test_plot_intensity_histograms_counts_brain_voxels():
 def test_compare_resizing_shows_hard_nearest_and_soft_bilinear_values():
     classes = np.zeros((4, 4), dtype=np.uint8)
     classes[:, 2:] = 2  # oedema in the right half
-    figure = plots.compare_resizing(classes, size=8, class_index=2, zoom=False)
+    figure = data_figures.compare_resizing(classes, size=8, class_index=2, zoom=False)
     _, nearest_ax, bilinear_ax = plain_axes(figure)
     nearest = np.asarray(nearest_ax.images[0].get_array())
     bilinear = np.asarray(bilinear_ax.images[0].get_array())
@@ -480,7 +491,7 @@ def test_compare_resizing_shows_hard_nearest_and_soft_bilinear_values():
     np.testing.assert_array_equal(nearest, np.tile(np.repeat(step, 2), (8, 1)))
     assert "16 soft" in bilinear_ax.get_title()  # 2 soft columns x 8 rows
     with pytest.raises(ValueError, match="class indices"):
-        plots.compare_resizing(np.full((4, 4), 4, dtype=np.uint8))
+        data_figures.compare_resizing(np.full((4, 4), 4, dtype=np.uint8))
 
 
 # ------------------------------------------------------------------------------------------
@@ -505,26 +516,26 @@ def _check_learning_curves(figure: Figure, history: pd.DataFrame) -> None:
 
 def test_plot_learning_curves_from_table_csv_and_history(tmp_path):
     history = _history()
-    _check_learning_curves(plots.plot_learning_curves(history), history)
+    _check_learning_curves(result_figures.plot_learning_curves(history), history)
     csv_path = tmp_path / "training_log.csv"
     history.to_csv(csv_path, index=False)
-    _check_learning_curves(plots.plot_learning_curves(csv_path), history)
-    _check_learning_curves(plots.plot_learning_curves(str(csv_path)), history)
+    _check_learning_curves(result_figures.plot_learning_curves(csv_path), history)
+    _check_learning_curves(result_figures.plot_learning_curves(str(csv_path)), history)
     keras_like = SimpleNamespace(history={k: list(v) for k, v in history.items()})
-    _check_learning_curves(plots.plot_learning_curves(keras_like), history)
+    _check_learning_curves(result_figures.plot_learning_curves(keras_like), history)
 
 
 def test_plot_learning_curves_without_validation_and_missing_metric():
     history = _history()[["epoch", "loss"]]
-    figure = plots.plot_learning_curves(history, metrics=("loss",))
+    figure = result_figures.plot_learning_curves(history, metrics=("loss",))
     assert [line.get_label() for line in figure.axes[0].get_lines()] == ["training"]
     with pytest.raises(KeyError, match="dice_WT"):
-        plots.plot_learning_curves(history)
+        result_figures.plot_learning_curves(history)
 
 
 def test_plot_score_boxes_shows_every_case_per_region():
     table = _per_case_table()
-    ax = plots.plot_score_boxes(table).axes[0]
+    ax = result_figures.plot_score_boxes(table).axes[0]
     dots = ax.collections
     assert len(dots) == 3
     for position, (dot, region) in enumerate(zip(dots, ("WT", "TC", "ET")), start=1):
@@ -545,10 +556,10 @@ def test_plot_score_boxes_shows_every_case_per_region():
         ],
         ignore_index=True,
     )
-    summary_ax = plots.plot_score_boxes(with_summary).axes[0]
+    summary_ax = result_figures.plot_score_boxes(with_summary).axes[0]
     assert [len(dot.get_offsets()) for dot in summary_ax.collections] == [5, 4, 5]
     with pytest.raises(KeyError, match="HD95_WT"):
-        plots.plot_score_boxes(table, metric="HD95")
+        result_figures.plot_score_boxes(table, metric="HD95")
 
 
 def test_compare_prediction_overlays_reference_and_prediction():
@@ -558,64 +569,28 @@ def test_compare_prediction_overlays_reference_and_prediction():
     reference[2, 2] = 4
     prediction = np.zeros((5, 6), dtype=np.uint8)
     prediction[2:5, 3:6] = 1
-    figure = plots.compare_prediction(image, reference, prediction, "case 7, slice 80")
+    figure = result_figures.compare_prediction(image, reference, prediction, "case 7, slice 80")
     assert figure.get_suptitle() == "case 7, slice 80"
     image_ax, reference_ax, prediction_ax = plain_axes(figure)
     assert len(image_ax.images) == 1
     for ax, labels in ((reference_ax, reference), (prediction_ax, prediction)):
-        expected = expected_overlay(labels, plots.DEFAULT_OPACITY)
+        expected = expected_overlay(labels, slice_display.DEFAULT_OPACITY)
         np.testing.assert_allclose(ax.images[1].get_array(), expected, atol=1e-6)
-
-
-def test_best_median_worst_picks_by_the_score():
-    table = pd.DataFrame(
-        {
-            "case_id": ["c1", "c2", "c3", "c4", "c5", "c6"],
-            "Dice_WT": [0.80, 0.95, 0.30, 0.60, np.nan, 0.70],
-            "HD95_WT": [5.0, 2.0, 40.0, 9.0, 3.0, 7.5],
-        }
-    )
-    valid = table.dropna(subset=["Dice_WT"])
-    median_value = statistics.median_low(valid["Dice_WT"])
-    expected = [
-        valid.loc[valid["Dice_WT"].idxmax(), "case_id"],
-        valid.loc[valid["Dice_WT"] == median_value, "case_id"].iloc[0],
-        valid.loc[valid["Dice_WT"].idxmin(), "case_id"],
-    ]
-    assert plots.best_median_worst(table, "Dice_WT") == expected == ["c2", "c6", "c3"]
-    # Distances: lower is better; the median of six values is the lower middle one (5.0).
-    assert plots.best_median_worst(table, "HD95_WT") == ["c2", "c1", "c3"]
-    assert plots.best_median_worst(table, "HD95_WT", higher_is_better=True) == ["c3", "c1", "c2"]
-    indexed = table.set_index("case_id")
-    assert plots.best_median_worst(indexed, "Dice_WT") == expected
-    assert plots.best_median_worst(table.iloc[[0]], "Dice_WT") == ["c1"] * 3
-    with pytest.raises(ValueError, match="no case"):
-        plots.best_median_worst(table.iloc[[4]], "Dice_WT")
-
-    # The evaluation's table: ids in the index "Case"; read back from CSV, a "Case" column
-    # followed by summary rows, which are not cases.
-    evaluated = table.rename(columns={"case_id": "Case"}).set_index("Case")
-    assert plots.best_median_worst(evaluated, "Dice_WT") == expected
-    summary = pd.DataFrame(
-        {"Case": ["Mean", "StdDev", "Median"], "Dice_WT": [0.99, 0.01, 0.7], "HD95_WT": [0.1] * 3}
-    )
-    read_back = pd.concat([evaluated.reset_index(), summary], ignore_index=True)
-    assert plots.best_median_worst(read_back, "Dice_WT") == expected
-    with pytest.raises(KeyError, match="Dice_ET"):
-        plots.best_median_worst(table, "Dice_ET")
 
 
 @pytest.mark.parametrize("scores", [SCORES, pd.DataFrame([SCORES]).iloc[0]], ids=["dict", "row"])
 def test_plot_pitfall_bars_show_both_scorings(scores):
-    ax = plots.plot_pitfall(scores).axes[0]
+    ax = result_figures.plot_pitfall(scores).axes[0]
     bars = _bars(ax)
     keys = NOTEBOOK_KEYS + ["Dice_WT", "Dice_TC", "Dice_ET"]
     np.testing.assert_allclose([bar.get_height() for bar in bars], [SCORES[k] for k in keys])
     for bar, region in zip(bars[3:], ("WT", "TC", "ET")):
-        np.testing.assert_allclose(bar.get_facecolor(), to_rgba(plots.REGION_COLOURS[region]))
+        np.testing.assert_allclose(
+            bar.get_facecolor(), to_rgba(slice_display.REGION_COLOURS[region])
+        )
     assert len({tuple(bar.get_facecolor()) for bar in bars[:3]}) == 1
     with pytest.raises(KeyError, match="Specificity"):
-        plots.plot_pitfall({k: v for k, v in SCORES.items() if k != NOTEBOOK_KEYS[2]})
+        result_figures.plot_pitfall({k: v for k, v in SCORES.items() if k != NOTEBOOK_KEYS[2]})
 
 
 # ------------------------------------------------------------------------------------------
@@ -644,13 +619,13 @@ def test_slice_viewer_builds_and_redraws_on_every_control():
 
     slice_slider.value = 3
     image, overlay = shown()
-    np.testing.assert_array_equal(image, plots.display_slice(case.images["flair"], 3))
-    labels = plots.display_slice(case.mask, 3)
+    np.testing.assert_array_equal(image, slice_display.display_slice(case.images["flair"], 3))
+    labels = slice_display.display_slice(case.mask, 3)
     np.testing.assert_allclose(overlay, expected_overlay(labels, opacity.value), atol=1e-6)
     opacity.value = 0.8
     np.testing.assert_allclose(shown()[1], expected_overlay(labels, 0.8), atol=1e-6)
     modality.value = "t1ce"
-    np.testing.assert_array_equal(shown()[0], plots.display_slice(case.images["t1ce"], 3))
+    np.testing.assert_array_equal(shown()[0], slice_display.display_slice(case.images["t1ce"], 3))
 
     no_mask = viewer.slice_viewer(make_case(with_mask=False), slice_index=2)
     assert no_mask.children[2].disabled
@@ -691,11 +666,11 @@ def test_figures_and_animation_on_a_real_case():
     if folder is None:
         pytest.skip("real BraTS sample not found (../shared/brats18_sample or BRATS_SAMPLE_DIR)")
     case = load_case(find_cases(folder)[0])
-    index = plots.largest_tumour_slice(case.mask)
+    index = slice_display.largest_tumour_slice(case.mask)
     assert case.mask[:, :, index].any()
-    figure = plots.show_modalities(case, index)
+    figure = case_figures.show_modalities(case, index)
     assert len(plain_axes(figure)) == 5
-    regions = plots.show_regions(case, index)
+    regions = case_figures.show_regions(case, index)
     wt_fill = np.asarray(plain_axes(regions)[0].images[1].get_array())
     assert (wt_fill[..., 3] > 0).sum() == np.count_nonzero(case.mask[:, :, index])
     html = viewer.animation_html(viewer.slice_animation(case)).data

@@ -15,9 +15,9 @@ from matplotlib.animation import FuncAnimation
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .constants import SLICE_COUNT, SLICE_START
-from .loading import Case
-from .plots import (
+from ..constants import SLICE_COUNT, SLICE_START
+from ..loading import Case
+from .slice_display import (
     DEFAULT_OPACITY,
     MODALITY_DESCRIPTIONS,
     add_label_legend,
