@@ -49,7 +49,8 @@ test-doctest: $(STAMP)
 test-jax: $(STAMP)
 	KERAS_BACKEND=jax $(BIN)/python -m pytest tests/test_model.py tests/test_losses.py \
 		tests/test_training_metrics.py tests/test_device.py tests/test_training_jax.py \
-		tests/test_original_recipe.py
+		tests/test_original_recipe.py tests/test_region_training.py \
+		tests/test_slice_context.py tests/test_augmentation.py
 
 # nbval always runs every chapter on the synthetic default, whatever the book was built on.
 test-notebooks: $(STAMP)

@@ -7,15 +7,31 @@ Modules by job (the file answers the question):
 - ``errors``: ``BratsDataError``, the one exception for bad input
 - ``discovery``, ``loading``: finding and reading BraTS cases
 - ``validation``: the data-set integrity report
-- ``synthetic``, ``realism``: the synthetic BraTS-like data and its comparison with real data
-- ``data_sources``: real data when configured, synthetic otherwise
+- ``synthetic_anatomy``: the synthetic brain, tumour and modalities of one case, in memory
+- ``synthetic``: synthetic data sets on disk (BraTS 2020 layout); ``realism``: their comparison
+  with real data
+- ``data_sources``: real data when configured, synthetic otherwise; ``download``: BraTS 2020
+  from Kaggle or a zip
 - ``preprocessing``, ``cache``, ``splits``: slices, normalisation, resizing, the cache, patient splits
-- ``tf_data``, ``py_dataset``: input pipelines (``tf.data``; backend-agnostic ``PyDataset``)
-- ``model``, ``losses``, ``training_metrics``, ``device``: the U-Net and what trains it
-- ``training``, ``profiles``: ``train(...)`` and the quick / full profiles
-- ``volume_metrics``, ``evaluation``: per-patient 3D metrics and the BraTS-style summary
-- ``inference``: whole-case prediction written as NIfTI
-- ``plots``, ``viewer``: figures and slice viewers for the chapters
+- ``tf_data``, ``py_dataset``: input pipelines (``tf.data``; backend-agnostic ``PyDataset``);
+  ``batches``: what both do to a batch; ``slice_context``: 2.5D inputs (neighbouring slices as
+  channels); ``augmentation``: flips and the rich augmentation
+- ``model``, ``losses``, ``training_metrics``, ``device``: the U-Net (softmax classes or sigmoid
+  regions) and what trains it
+- ``training``, ``profiles``: ``train(...)`` and the quick / cpu / full profiles
+- ``run_folder``: a training run's folder (split, settings, configuration, log, models, whether
+  it finished) and how folders are named after settings
+- ``course``: what the chapters call (data, split and cache, the trained model)
+- ``volume_metrics``, ``evaluation``: per-patient 3D metrics, the BraTS-style summary and the
+  tables read from it (best, median and worst case)
+- ``inference``: whole-case prediction (with test-time mirroring) written as NIfTI;
+  ``postprocessing``: small components and small enhancing tumour
+- ``measured_results``: the benchmark results the package ships (``results/*.csv``)
+- ``figures``: everything that draws, a sub-package: ``slice_display`` (colours, one slice and
+  its labels), ``case_figures``, ``data_figures``, ``result_figures`` (training and
+  evaluation) and ``viewer`` (slice viewer and animation)
+- ``original_recipe``: the original notebook's recipe, rebuilt for the comparison in chapter 5
+- ``atomic``, ``backend``: writing files atomically; starting Keras quietly
 - ``cli``: the ``brats-tutorial`` command line
 
 Submodules are imported on demand so that ``import brats_tutorial`` stays light (no TensorFlow).

@@ -27,7 +27,6 @@ Two processes building the same cache at once are not supported (the manifest is
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
@@ -45,6 +44,7 @@ from .discovery import CaseFiles, find_cases
 from .errors import BratsDataError
 from .loading import load_case
 from .preprocessing import PREPROCESSING_VERSION, PreprocessingSettings, preprocess_case
+from .run_folder import settings_key
 
 MANIFEST_NAME: str = "manifest.json"
 #: Version of the manifest's layout.
@@ -87,11 +87,9 @@ def settings_hash(settings: PreprocessingSettings, length: int = 10) -> str:
 
     Two caches with the same hash hold the same slices for the same source files.
     """
-    text = json.dumps(
-        {"settings": settings.to_dict(), "preprocessing_version": PREPROCESSING_VERSION},
-        sort_keys=True,
+    return settings_key(
+        {"settings": settings.to_dict(), "preprocessing_version": PREPROCESSING_VERSION}, length
     )
-    return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
 def _resolved(path: str | Path) -> Path:
@@ -141,7 +139,7 @@ def default_cache_dir(data_dir: str | Path, settings: PreprocessingSettings) -> 
         probe = beside if beside.exists() else data_dir.parent
         if _is_writable_folder(probe):
             return beside / leaf
-    path_hash = hashlib.sha256(str(data_dir).encode()).hexdigest()[:8]
+    path_hash = settings_key(str(data_dir), length=8)
     return default_work_dir() / f"{name}_{path_hash}_cache" / leaf
 
 

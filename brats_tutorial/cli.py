@@ -28,10 +28,10 @@ Any other exception is a bug, not bad input, and propagates with its traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from .augmentation import AUGMENTATIONS
 from .constants import (
     DATA_DIR_ENV,
     DEFAULT_MODALITIES,
@@ -41,11 +41,11 @@ from .constants import (
     MODALITIES,
     NORMALISATIONS,
     PROFILE_ENV,
-    RUN_SETTINGS_FILE,
     RUN_SPLIT_FILE,
     SLICE_COUNT,
     SLICE_START,
     SYNTHETIC_CASES,
+    TARGETS,
 )
 from .errors import BratsDataError
 from .profiles import PROFILES, Profile, get_profile
@@ -144,6 +144,11 @@ def _add_no_progress_argument(parser: argparse.ArgumentParser) -> None:
 def _command_download(args: argparse.Namespace) -> int:
     from .download import DownloadError, prepare_dataset
 
+    if args.dest is not None and args.zip is None:
+        args.command_parser.error(
+            "--dest applies to --zip only: kagglehub downloads into its own cache "
+            "(set KAGGLEHUB_CACHE to choose that folder, e.g. KAGGLEHUB_CACHE=/content/kagglehub)"
+        )
     try:
         training_folder, report = prepare_dataset(
             args.zip, args.dest, validate=not args.no_check, progress=not args.no_progress
@@ -196,80 +201,95 @@ def _command_cache(args: argparse.Namespace) -> int:
 
 
 def _command_train(args: argparse.Namespace) -> int:
-    from .atomic import save_json_atomic
-    from .cache import build_cache
+    from .course import save_inference_settings, split_and_cache
     from .discovery import find_cases
-    from .splits import load_or_make_split
-    from .training import TrainingConfig, train
+    from .run_folder import RunFolder
+    from .training import TrainingConfig, load_trained_model, train
 
-    run_dir = Path(args.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    folder = RunFolder(args.run_dir)
+    folder.path.mkdir(parents=True, exist_ok=True)
     profile = _profile_from_args(args)
     settings = _settings_from_args(args)
-    split_path = run_dir / RUN_SPLIT_FILE
-    case_ids = [c.case_id for c in find_cases(args.data_dir) if c.has_mask]
-    if not case_ids:
-        raise BratsDataError(args.data_dir, "no case has a mask: nothing to train on")
-    if profile.max_cases is not None:
-        case_ids = case_ids[: profile.max_cases]
-    split = load_or_make_split(
-        split_path,
-        case_ids,
+    info, split = split_and_cache(
+        args.data_dir,
+        find_cases(args.data_dir),
+        profile,
+        folder.split_path,
+        settings,
         seed=args.seed,
-        validation_fraction=profile.validation_fraction,
-        test_fraction=profile.test_fraction,
+        cache_dir=args.cache_dir,
     )
     print(
-        f"patients: {len(split.train)} train, {len(split.validation)} validation, {len(split.test)} test ({split_path})"
+        f"patients: {len(split.train)} train, {len(split.validation)} validation, "
+        f"{len(split.test)} test ({folder.split_path})"
     )
-    info = build_cache(
-        args.data_dir,
-        args.cache_dir,
-        settings,
-        case_ids=split.train + split.validation + split.test,
-        progress=True,
-    )
-    save_json_atomic(run_dir / RUN_SETTINGS_FILE, settings.to_dict())
+    folder.save_preprocessing(settings)
     overrides = {
         k: v
         for k, v in {
             "epochs": args.epochs,
             "batch_size": args.batch_size,
+            "learning_rate": args.learning_rate,
             "model_preset": args.preset,
             "seed": args.seed,
             "backup_dir": args.backup_dir,
+            "context_slices": args.context_slices,
+            "target": args.target,
+            "augment": args.augment,
         }.items()
         if v is not None
     }
-    config = TrainingConfig.from_profile(profile, run_dir, **overrides)
+    config = TrainingConfig.from_profile(profile, folder.path, **overrides)
     result = train(config, info.cache_dir, split, verbose=2)
     print(
-        f"trained {result.epochs_completed} epochs ({'resumed' if result.resumed else 'fresh start'}, {result.precision}); best model: {config.best_model_path}"
+        f"trained {result.epochs_completed} epochs "
+        f"({'resumed' if result.resumed else 'fresh start'}, {result.precision}); "
+        f"best model: {config.best_model_path}"
     )
+    mirror = profile.mirror if args.mirror is None else args.mirror
+    tune = profile.tune_postprocessing if args.postprocess is None else args.postprocess
+    inference = save_inference_settings(
+        load_trained_model(config.best_model_path),
+        folder.path,
+        args.data_dir,
+        split,
+        settings,
+        mirror=mirror,
+        tune_postprocessing=tune,
+        progress=True,
+    )
+    print(f"inference settings (used by predict): {inference.to_dict()} ({folder.inference_path})")
     return 0
 
 
 def _command_predict(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from .inference import predict_folder
-    from .splits import load_split
+    from .postprocessing import PostprocessingSettings
+    from .run_folder import RunFolder
     from .training import load_trained_model
 
-    run_dir = Path(args.run_dir)
-    model_path = run_dir / args.model
-    settings_path = run_dir / RUN_SETTINGS_FILE
-    for needed in (model_path, settings_path):
-        if not needed.exists():
-            raise BratsDataError(
-                needed, "not found: is this the folder `brats-tutorial train` wrote?"
-            )
-    from .preprocessing import PreprocessingSettings
-
-    settings = PreprocessingSettings.from_dict(json.loads(settings_path.read_text()))
+    folder = RunFolder(args.run_dir)
+    model_path = folder.path / args.model
+    if not model_path.exists():
+        raise BratsDataError(
+            model_path, "not found: is this the folder `brats-tutorial train` wrote?"
+        )
+    settings = folder.load_preprocessing()
+    inference = folder.load_inference()
+    if args.mirror is not None:
+        inference = replace(inference, mirror=args.mirror)
+    if not args.postprocess:
+        inference = replace(inference, postprocessing=PostprocessingSettings())
     case_ids = None
     if args.split != "all":
-        case_ids = getattr(load_split(run_dir / RUN_SPLIT_FILE), args.split)
+        case_ids = getattr(folder.load_split(), args.split)
     model = load_trained_model(model_path)
-    report = predict_folder(model, args.data_dir, args.output_dir, settings, case_ids=case_ids)
+    print(f"inference settings: {inference.to_dict()}")
+    report = predict_folder(
+        model, args.data_dir, args.output_dir, settings, case_ids=case_ids, inference=inference
+    )
     print(report.format())
     return 1 if report.failed else 0
 
@@ -323,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--dest",
         type=Path,
         metavar="DIR",
-        help="folder to unpack the zip into (must not exist; default: beside the zip, named after it)",
+        help="with --zip: folder to unpack the zip into (must not exist; default: beside the zip, named after it)",
     )
     download.add_argument("--no-check", action="store_true", help="skip the data check")
     _add_no_progress_argument(download)
@@ -405,6 +425,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--epochs", type=_POSITIVE, default=None)
     train.add_argument("--batch-size", type=_POSITIVE, default=None)
+    train.add_argument(
+        "--learning-rate", type=float, default=None, help="initial learning rate of Adam"
+    )
+    improvements = train.add_argument_group(
+        "improvements (default: the profile's; saved in RUN_DIR, so predict applies them)"
+    )
+    improvements.add_argument(
+        "--context-slices",
+        type=_NON_NEGATIVE,
+        default=None,
+        help="2.5D input: neighbouring slices on each side as extra channels (0: plain 2D)",
+    )
+    improvements.add_argument(
+        "--target",
+        choices=TARGETS,
+        default=None,
+        help="classes: softmax over 4 classes; regions: sigmoid WT, TC, ET with per-region Dice + BCE (as nnU-Net)",
+    )
+    improvements.add_argument(
+        "--augment",
+        choices=AUGMENTATIONS,
+        default=None,
+        help="none; flip: left-right flips; rich: flips, rotation, scaling, intensity",
+    )
+    improvements.add_argument(
+        "--mirror",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="test-time augmentation by mirroring when predicting",
+    )
+    improvements.add_argument(
+        "--postprocess",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="choose post-processing thresholds (small components, small enhancing tumour) on the validation patients",
+    )
     train.add_argument("--seed", type=_NON_NEGATIVE, default=0)
     train.add_argument("--cache-dir", type=Path, default=None)
     train.add_argument(
@@ -426,6 +482,18 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("output_dir", type=Path)
     predict.add_argument(
         "--model", default="best.keras", help="model file in RUN_DIR (default %(default)s)"
+    )
+    predict.add_argument(
+        "--mirror",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="test-time mirroring (default: as the run was trained, RUN_DIR/inference.json)",
+    )
+    predict.add_argument(
+        "--no-postprocess",
+        dest="postprocess",
+        action="store_false",
+        help="skip the run's post-processing (RUN_DIR/inference.json)",
     )
     predict.add_argument(
         "--split",

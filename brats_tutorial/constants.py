@@ -41,6 +41,10 @@ REGION_NAMES: dict[str, str] = {
     "ET": "enhancing tumour",
 }
 
+#: What the network predicts: "classes" (a softmax over the 4 classes, one class per pixel) or
+#: "regions" (3 sigmoid channels WT, TC, ET, nested, trained per region as nnU-Net does).
+TARGETS: tuple[str, ...] = ("classes", "regions")
+
 #: Shape of every BraTS volume (x, y, z), 1 mm isotropic voxels.
 VOLUME_SHAPE: tuple[int, int, int] = (240, 240, 155)
 VOXEL_SPACING_MM: tuple[float, float, float] = (1.0, 1.0, 1.0)
@@ -75,6 +79,9 @@ KERAS_EPSILON: float = 1e-7
 #: patient split and the preprocessing settings (written by ``train`` and by the chapters).
 RUN_SPLIT_FILE: str = "split.json"
 RUN_SETTINGS_FILE: str = "preprocessing.json"
+#: Run folder file with the inference settings (test-time mirroring, post-processing) that
+#: ``brats-tutorial predict`` applies unless told otherwise.
+RUN_INFERENCE_FILE: str = "inference.json"
 
 #: Environment variable naming a real BraTS folder; when unset, chapters use synthetic data.
 DATA_DIR_ENV: str = "BRATS_DATA_DIR"

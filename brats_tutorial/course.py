@@ -8,19 +8,17 @@ trained with the same settings, or trains one now.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .atomic import save_json_atomic
 from .cache import CacheInfo, build_cache
-from .constants import RUN_SETTINGS_FILE, RUN_SPLIT_FILE
 from .data_sources import default_work_dir, resolve_data_dir, sample_dir
 from .discovery import CaseFiles, find_cases
+from .errors import BratsDataError
 from .preprocessing import PreprocessingSettings
 from .profiles import Profile, get_profile
-from .splits import PatientSplit, load_or_make_split, save_split
+from .run_folder import RunFolder, settings_key
+from .splits import PatientSplit, load_or_make_split
 
 #: Short citation that every figure of real BraTS data carries (full references in the book).
 REAL_DATA_CITATION: str = "Menze 2015; Bakas 2017, 2018"
@@ -97,8 +95,87 @@ class CourseData:
     @property
     def labelled_cases(self) -> list[CaseFiles]:
         """Cases with a mask, at most ``profile.max_cases`` of them."""
-        cases = [c for c in self.cases if c.has_mask]
-        return cases[: self.profile.max_cases] if self.profile.max_cases else cases
+        return labelled_cases(self.cases, self.profile.max_cases)
+
+
+def labelled_cases(cases: list[CaseFiles], max_cases: int | None = None) -> list[CaseFiles]:
+    """The cases with a mask, the first ``max_cases`` of them (all when ``None``)."""
+    cases = [c for c in cases if c.has_mask]
+    return cases[:max_cases] if max_cases else cases
+
+
+def split_and_cache(
+    data_dir: str | Path,
+    cases: list[CaseFiles],
+    profile: Profile,
+    split_path: Path,
+    settings: PreprocessingSettings,
+    seed: int = 0,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+) -> tuple[CacheInfo, PatientSplit]:
+    """Choose the labelled cases, split them by patient (or read the saved split), build the
+    cache: the one place where a training run's data are chosen, for chapters and command line.
+
+    Args:
+        data_dir: the BraTS folder.
+        cases: the cases found in it.
+        profile: gives ``max_cases`` and the validation and test fractions.
+        split_path: where the split is saved, and read back on later calls.
+        settings: preprocessing of the cache.
+        seed: seed of the split.
+        cache_dir: cache folder (default: beside the data, see
+            :func:`brats_tutorial.cache.default_cache_dir`).
+
+    Returns:
+        ``(cache_info, split)``.
+
+    Raises:
+        BratsDataError: when no case has a mask.
+    """
+    case_ids = [c.case_id for c in labelled_cases(cases, profile.max_cases)]
+    if not case_ids:
+        raise BratsDataError(data_dir, "no case has a mask: nothing to train on")
+    split = load_or_make_split(
+        split_path,
+        case_ids,
+        seed=seed,
+        validation_fraction=profile.validation_fraction,
+        test_fraction=profile.test_fraction,
+    )
+    info = build_cache(
+        data_dir, cache_dir, settings, case_ids=list(split.all_case_ids), progress=progress
+    )
+    return info, split
+
+
+def save_inference_settings(
+    model,
+    run_dir: str | Path,
+    data_dir: str | Path,
+    split: PatientSplit,
+    settings: PreprocessingSettings,
+    mirror: bool = False,
+    tune_postprocessing: bool = False,
+    progress: bool = False,
+):
+    """Write the run's ``inference.json``: mirroring, and post-processing thresholds chosen on
+    the split's validation patients when ``tune_postprocessing`` (else none).
+
+    Returns:
+        The :class:`~brats_tutorial.inference.InferenceSettings` written.
+    """
+    from .inference import InferenceSettings, choose_inference_settings
+
+    inference = InferenceSettings(mirror=mirror)
+    if tune_postprocessing and split.validation:
+        wanted = set(split.validation)
+        validation = [c for c in find_cases(data_dir) if c.case_id in wanted and c.has_mask]
+        inference, _ = choose_inference_settings(
+            model, validation, settings, mirror=mirror, progress=progress
+        )
+    RunFolder(Path(run_dir)).save_inference(inference)
+    return inference
 
 
 def prepare_data(
@@ -135,7 +212,7 @@ def prepare_data(
         purpose=f"the {profile.name!r} profile" if profile.needs_real_data else "this run",
     )
     cases = find_cases(folder)
-    key = hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:8]
+    key = settings_key(str(folder.resolve()), length=8)
     work_dir = default_work_dir() / f"work_{folder.name}_{key}"
     work_dir.mkdir(parents=True, exist_ok=True)
     return CourseData(profile, folder, is_synthetic, cases, work_dir)
@@ -156,31 +233,20 @@ def prepare_training_data(
         ``(cache_info, split)``.
     """
     settings = settings or data.profile.preprocessing_settings()
-    case_ids = [c.case_id for c in data.labelled_cases]
     profile = data.profile
     split_path = data.work_dir / (
-        f"split_n{len(case_ids)}_seed{seed}"
+        f"split_n{len(data.labelled_cases)}_seed{seed}"
         f"_v{profile.validation_fraction:g}_t{profile.test_fraction:g}.json"
     )
-    split = load_or_make_split(
-        split_path,
-        case_ids,
-        seed=seed,
-        validation_fraction=profile.validation_fraction,
-        test_fraction=profile.test_fraction,
+    return split_and_cache(
+        data.data_dir, data.cases, profile, split_path, settings, seed=seed, progress=progress
     )
-    info = build_cache(data.data_dir, None, settings, case_ids=case_ids, progress=progress)
-    return info, split
 
 
 def run_dir(data: CourseData, settings: PreprocessingSettings, config_key: dict) -> Path:
     """A run folder named after the data, preprocessing and training settings."""
-    text = json.dumps({"settings": repr(settings), **config_key}, sort_keys=True, default=str)
-    return (
-        data.work_dir
-        / "runs"
-        / f"{data.profile.name}_{hashlib.sha1(text.encode()).hexdigest()[:10]}"
-    )
+    key = settings_key({"settings": settings.to_dict(), **config_key})
+    return data.work_dir / "runs" / f"{data.profile.name}_{key}"
 
 
 def trained_model(
@@ -202,7 +268,10 @@ def trained_model(
 
     Returns:
         ``(model, history, config)``: the best model (lowest validation loss), the per-epoch
-        history as a DataFrame, the training configuration.
+        history as a DataFrame, the training configuration. The run folder
+        (``config.run_folder``) also holds the split, the preprocessing settings and the
+        inference settings (mirroring and post-processing as the profile says; thresholds chosen
+        on the validation patients), so ``brats-tutorial predict`` can use it.
     """
     import pandas as pd
 
@@ -211,20 +280,27 @@ def trained_model(
     probe = TrainingConfig.from_profile(data.profile, data.work_dir, **overrides)
     key = {k: str(v) for k, v in vars(probe).items() if k not in ("output_dir", "backup_dir")}
     key["split"] = split.train + split.validation
+    key["inference"] = [data.profile.mirror, data.profile.tune_postprocessing]
     config = TrainingConfig.from_profile(data.profile, run_dir(data, settings, key), **overrides)
     # The run folder also holds what `brats-tutorial predict` and `evaluate` read, so a run that a
     # chapter trained can be used from the command line.
-    config.output_dir.mkdir(parents=True, exist_ok=True)
-    save_split(config.output_dir / RUN_SPLIT_FILE, split)
-    save_json_atomic(config.output_dir / RUN_SETTINGS_FILE, settings.to_dict())
-    finished = (
-        config.best_model_path.exists()
-        and config.log_path.exists()
-        and not config.resolved_backup_dir.exists()
-    )
-    if finished and not retrain:
+    folder = config.run_folder
+    folder.save_split(split)
+    folder.save_preprocessing(settings)
+    if config.is_finished() and not retrain:
+        model = load_trained_model(config.best_model_path)
         history = pd.read_csv(config.log_path)
-        if len(history) == config.epochs:
-            return load_trained_model(config.best_model_path), history, config
-    result = train(config, info.cache_dir, split, verbose=verbose)
-    return load_trained_model(config.best_model_path), result.history, config
+    else:
+        result = train(config, info.cache_dir, split, verbose=verbose)
+        model, history = load_trained_model(config.best_model_path), result.history
+    if retrain or not folder.inference_path.exists():
+        save_inference_settings(
+            model,
+            folder.path,
+            data.data_dir,
+            split,
+            settings,
+            mirror=data.profile.mirror,
+            tune_postprocessing=data.profile.tune_postprocessing,
+        )
+    return model, history, config

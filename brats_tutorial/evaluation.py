@@ -12,10 +12,16 @@ an error by default (a mean over the cases that happen to be there looks better 
 with ``missing="empty"``, scored as an all-background prediction, which is what the BraTS
 challenge does with a missing segmentation (Dice 0, HD95 373.13 mm wherever the reference has
 the region).
+
+Reading the table: :func:`summarise` and :func:`save_scores_csv` (the BraTS ranking sheet),
+:func:`scores_table` (region x metric means), :func:`case_scores` (the case rows of a table or a
+sheet read back) and :func:`best_median_worst` (which cases to look at). The figures of these
+scores are in :mod:`brats_tutorial.figures.result_figures`.
 """
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,6 +42,8 @@ CASE_COLUMN: str = "Case"
 #: Summary rows, named as in the BraTS ranking sheets.
 SUMMARY_ROWS: tuple[str, ...] = ("Mean", "StdDev", "Median", "25quantile", "75quantile")
 _PREDICTION_SUFFIXES: tuple[str, ...] = (".nii.gz", ".nii")
+#: Columns that may hold the case ids of a per-case table (else its index does).
+_CASE_ID_COLUMNS: tuple[str, ...] = ("case_id", CASE_COLUMN)
 
 
 def evaluate_case(
@@ -236,3 +244,152 @@ def scores_table(per_case: pd.DataFrame) -> pd.DataFrame:
         columns=list(REGION_METRICS),
     )
     return table.rename_axis("Region")
+
+
+def case_scores(per_case: pd.DataFrame, id_column: str | None = None) -> tuple[pd.DataFrame, list]:
+    """The case rows of a per-case score table, and their case ids.
+
+    Accepts the table of :func:`evaluate_folder` (index ``Case``) or the sheet of
+    :func:`save_scores_csv` read back, whose summary rows (``Mean``, ``StdDev``, ``Median``, ...)
+    are dropped.
+
+    Args:
+        per_case: one row per case.
+        id_column: column of the case ids; ``None`` takes ``case_id`` or ``Case`` when present,
+            else the index.
+
+    Returns:
+        ``(rows, ids)``: the table without summary rows, and its case ids in row order.
+
+    Example:
+        >>> sheet = pd.DataFrame({"Case": ["c1", "c2", "Mean"], "Dice_WT": [0.8, 0.6, 0.7]})
+        >>> rows, ids = case_scores(sheet)
+        >>> ids, rows["Dice_WT"].tolist()
+        (['c1', 'c2'], [0.8, 0.6])
+    """
+    if id_column is None:
+        id_column = next((c for c in _CASE_ID_COLUMNS if c in per_case.columns), None)
+    ids = per_case[id_column].tolist() if id_column is not None else per_case.index.tolist()
+    keep = np.array([str(i) not in SUMMARY_ROWS for i in ids], dtype=bool)
+    return per_case[keep], [i for i, k in zip(ids, keep) if k]
+
+
+def best_median_worst(
+    per_case: pd.DataFrame,
+    column: str = "Dice_WT",
+    higher_is_better: bool | None = None,
+    id_column: str | None = None,
+) -> list:
+    """Case ids of the best, the median and the worst case by one score.
+
+    Args:
+        per_case: one row per case (summary rows such as ``Mean`` are ignored, see
+            :func:`case_scores`).
+        column: the score, e.g. "Dice_WT" or "HD95_ET".
+        higher_is_better: direction of the score; ``None`` infers it from the name (distances,
+            names starting with "HD" or containing "distance", are better when lower).
+        id_column: column holding the case ids (default: ``case_id`` or ``Case``, else the index).
+
+    Returns:
+        ``[best, median, worst]``. The median case holds the lower median of the scores
+        (:func:`statistics.median_low`); ties go to the earlier row. Rows with NaN scores are
+        ignored. With fewer than three cases ids repeat.
+
+    Raises:
+        KeyError: if ``column`` is missing. ValueError: if no row has a score.
+
+    Example:
+        >>> per_case = pd.DataFrame(
+        ...     {"Dice_WT": [0.9, 0.5, 0.7], "HD95_WT": [2.0, 9.0, 4.0]},
+        ...     index=pd.Index(["c1", "c2", "c3"], name="Case"),
+        ... )
+        >>> best_median_worst(per_case, "Dice_WT")
+        ['c1', 'c3', 'c2']
+        >>> best_median_worst(per_case, "HD95_WT")  # a distance: lower is better
+        ['c1', 'c3', 'c2']
+    """
+    if column not in per_case.columns:
+        raise KeyError(f"per-case table lacks '{column}'; its columns are {list(per_case.columns)}")
+    if higher_is_better is None:
+        name = column.lower()
+        higher_is_better = not (name.startswith("hd") or "distance" in name)
+    rows, all_ids = case_scores(per_case, id_column)
+    all_scores = rows[column].to_numpy(dtype=float)
+    valid = ~np.isnan(all_scores)
+    if not valid.any():
+        raise ValueError(f"no case has a '{column}' score")
+    scores = all_scores[valid]
+    ids = [i for i, v in zip(all_ids, valid) if v]
+    quality = scores if higher_is_better else -scores
+    best = int(np.flatnonzero(quality == quality.max())[0])
+    worst = int(np.flatnonzero(quality == quality.min())[0])
+    median = int(np.flatnonzero(scores == statistics.median_low(scores.tolist()))[0])
+    return [ids[best], ids[median], ids[worst]]
+
+
+def paired_differences(
+    scores: pd.DataFrame, baseline: str, value: str = "dice", variant_column: str = "variant"
+) -> pd.DataFrame:
+    """Per patient and region, each variant's score minus the baseline's on the same patient.
+
+    Comparing on the same patients removes the spread between patients (one tumour is simply
+    harder than another), which is far larger than most effects of a change in the method.
+
+    Args:
+        scores: long table with columns ``variant_column``, ``case_id``, ``region`` and
+            ``value`` (one row per variant, patient and region), e.g. the CSV of
+            ``benchmarks/improvements.py`` for one part of the split.
+        baseline: the variant the others are compared with.
+        value: the score column.
+
+    Returns:
+        Long table ``variant``, ``case_id``, ``region``, ``difference`` for every variant but
+        the baseline, only for patients and regions the baseline has.
+
+    >>> scores = pd.DataFrame({"variant": ["base", "base", "new", "new"],
+    ...     "case_id": ["a", "b", "a", "b"], "region": "WT", "dice": [0.8, 0.6, 0.9, 0.5]})
+    >>> paired_differences(scores, "base")["difference"].round(2).tolist()
+    [0.1, -0.1]
+    """
+    keys = ["case_id", "region"]
+    base = scores[scores[variant_column] == baseline].set_index(keys)[value]
+    others = scores[scores[variant_column] != baseline]
+    joined = others.join(base.rename("baseline_value"), on=keys, how="inner")
+    return pd.DataFrame(
+        {
+            "variant": joined[variant_column].to_numpy(),
+            "case_id": joined["case_id"].to_numpy(),
+            "region": joined["region"].to_numpy(),
+            "difference": (joined[value] - joined["baseline_value"]).to_numpy(),
+        }
+    )
+
+
+def summarise_differences(differences: pd.DataFrame) -> pd.DataFrame:
+    """Mean paired difference per variant and region, with its range and the patients that
+    improved and worsened.
+
+    Args:
+        differences: the output of :func:`paired_differences`.
+
+    Returns:
+        One row per variant and region: ``mean``, ``smallest``, ``largest``, ``better``,
+        ``worse`` (patients with a difference above / below 0.005), ``patients``.
+
+    >>> differences = pd.DataFrame({"variant": "new", "case_id": ["a", "b", "c"],
+    ...     "region": "ET", "difference": [0.2, -0.1, 0.0]})
+    >>> row = summarise_differences(differences).iloc[0]
+    >>> round(float(row["mean"]), 3), int(row["better"]), int(row["worse"])
+    (0.033, 1, 1)
+    """
+    grouped = differences.groupby(["variant", "region"], sort=False)["difference"]
+    return pd.DataFrame(
+        {
+            "mean": grouped.mean(),
+            "smallest": grouped.min(),
+            "largest": grouped.max(),
+            "better": grouped.apply(lambda d: int((d > 0.005).sum())),
+            "worse": grouped.apply(lambda d: int((d < -0.005).sum())),
+            "patients": grouped.count(),
+        }
+    )

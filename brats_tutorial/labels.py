@@ -102,3 +102,29 @@ def region_mask_from_classes(classes: np.ndarray, region: str) -> np.ndarray:
         bool array of the same shape.
     """
     return np.isin(classes, REGION_CLASSES[region])
+
+
+def regions_to_labels(
+    whole_tumour: np.ndarray, tumour_core: np.ndarray, enhancing_tumour: np.ndarray
+) -> np.ndarray:
+    """File labels from three nested region masks, as nnU-Net rebuilds them for BraTS.
+
+    Oedema (2) where the whole tumour is, then necrosis / non-enhancing core (1) where the tumour
+    core is, then enhancing tumour (4) where the enhancing tumour is; later regions win, so the
+    result is nested even if the masks are not (an enhancing voxel outside the predicted core
+    still becomes 4).
+
+    Args:
+        whole_tumour, tumour_core, enhancing_tumour: bool arrays of one shape.
+
+    Returns:
+        uint8 array of that shape, labels {0, 1, 2, 4}.
+
+    >>> regions_to_labels(np.array([1, 1, 1, 0]), np.array([0, 1, 1, 0]), np.array([0, 0, 1, 0]))
+    array([2, 1, 4, 0], dtype=uint8)
+    """
+    labels = np.zeros(np.shape(whole_tumour), dtype=np.uint8)
+    labels[np.asarray(whole_tumour, dtype=bool)] = 2
+    labels[np.asarray(tumour_core, dtype=bool)] = 1
+    labels[np.asarray(enhancing_tumour, dtype=bool)] = 4
+    return labels

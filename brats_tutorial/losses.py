@@ -24,7 +24,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from .constants import ORIGINAL_DICE_SMOOTH
+from .constants import ORIGINAL_DICE_SMOOTH, REGION_CLASSES, REGIONS
 
 #: Probabilities are clipped to [EPSILON, 1 - EPSILON] before the logarithm.
 EPSILON: float = 1e-7
@@ -205,3 +205,63 @@ def original_loss(y_true, y_pred):
     return (
         categorical_crossentropy(y_true, y_pred) + 1.0 - original_dice_coefficient(y_true, y_pred)
     )
+
+
+def regions_from_one_hot(y_true):
+    """The nested BraTS regions of a one-hot class reference.
+
+    Args:
+        y_true: one-hot float ``(B, H, W, 4)`` over classes {0, 1, 2, 3} (3: enhancing tumour).
+
+    Returns:
+        float32 ``(B, H, W, 3)``: channels WT (classes 1, 2, 3), TC (1, 3), ET (3), each 0 or 1.
+    """
+    y_true = ops.cast(y_true, "float32")
+    channels = [
+        sum(y_true[..., class_index] for class_index in REGION_CLASSES[region])
+        for region in REGIONS
+    ]
+    return ops.stack(channels, axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="brats_tutorial")
+class RegionDiceBCELoss(keras.losses.Loss):
+    """Region-based loss as nnU-Net trains BraTS: soft Dice + binary cross-entropy per region.
+
+    The network has three sigmoid outputs, one per nested region (WT, TC, ET), instead of a
+    softmax over classes; each is a yes/no question on its own, and the loss is the mean over the
+    regions of ``1 - soft Dice`` (summed over the whole batch) plus the mean binary
+    cross-entropy. The reference regions are built from the usual one-hot class masks, so the
+    input pipelines stay the same.
+
+    Call: ``loss(y_true, y_pred)`` with one-hot ``y_true`` ``(B, H, W, 4)`` and sigmoid
+    ``y_pred`` ``(B, H, W, 3)``; returns a float32 scalar.
+    """
+
+    def __init__(
+        self,
+        smooth: float = 1e-5,
+        name: str = "region_dice_bce_loss",
+        reduction: str = "sum_over_batch_size",
+        dtype: str | None = None,
+    ) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.smooth = float(smooth)
+
+    def call(self, y_true, y_pred):
+        regions = regions_from_one_hot(y_true)
+        y_pred = ops.cast(y_pred, "float32")
+        axes = tuple(range(len(y_pred.shape) - 1))
+        intersection = ops.sum(regions * y_pred, axis=axes)
+        total = ops.sum(regions, axis=axes) + ops.sum(y_pred, axis=axes)
+        dice = (2.0 * intersection + self.smooth) / (total + self.smooth)
+        clipped = ops.clip(y_pred, EPSILON, 1.0 - EPSILON)
+        crossentropy = -ops.mean(
+            regions * ops.log(clipped) + (1.0 - regions) * ops.log(1.0 - clipped)
+        )
+        return (1.0 - ops.mean(dice)) + crossentropy
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(smooth=self.smooth)
+        return config

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import keras
 from keras import layers
 
-from .constants import DEFAULT_MODALITIES, IMAGE_SIZE, NUM_CLASSES
+from .constants import DEFAULT_MODALITIES, IMAGE_SIZE, NUM_CLASSES, REGIONS, TARGETS
 
 Upsampling = Literal["upsample_conv", "transpose"]
 #: A Keras initializer: a name such as "he_normal", an Initializer, or a callable
@@ -186,6 +186,7 @@ def build_unet(
     name: str = "unet",
     upsampling: Upsampling = "upsample_conv",
     kernel_initializer: Initializer = "he_normal",
+    output_activation: str = "softmax",
 ) -> keras.Model:
     """Build a functional 2D U-Net (see the module docstring for the architecture).
 
@@ -197,10 +198,13 @@ def build_unet(
         kernel_initializer: initializer of every convolution kernel except the output layer's
             (which keeps Keras's default, Glorot uniform, as in the original notebook);
             biases start at zero.
+        output_activation: "softmax" (one class per pixel, the course's default) or "sigmoid"
+            (independent probabilities per output channel: region-based training, where the
+            channels are the nested regions WT, TC, ET; see :data:`TARGETS`).
 
     Returns:
         An uncompiled ``keras.Model`` mapping ``float32 (B, H, W, C)`` to
-        ``float32 (B, H, W, num_classes)`` softmax probabilities. Layers are computed in the
+        ``float32 (B, H, W, num_classes)`` softmax (or sigmoid) probabilities. Layers are computed in the
         global dtype policy, except the output layer (float32), so set the policy
         (:func:`brats_tutorial.device.apply_precision`) before calling this.
 
@@ -222,7 +226,9 @@ def build_unet(
                 f"input height and width must be divisible by 2**depth = {factor} "
                 f"(depth={depth}), got input_shape={tuple(input_shape)}"
             )
-    if num_classes < 2:
+    if output_activation not in ("softmax", "sigmoid"):
+        raise ValueError(f"output_activation must be softmax or sigmoid, got {output_activation!r}")
+    if num_classes < (2 if output_activation == "softmax" else 1):
         raise ValueError(f"num_classes must be >= 2 for a softmax output, got {num_classes}")
 
     filters = config.filters
@@ -254,7 +260,7 @@ def build_unet(
         )
 
     outputs = layers.Conv2D(
-        num_classes, 1, activation="softmax", dtype="float32", name=OUTPUT_LAYER_NAME
+        num_classes, 1, activation=output_activation, dtype="float32", name=OUTPUT_LAYER_NAME
     )(features)
     return keras.Model(inputs, outputs, name=name)
 
@@ -264,14 +270,17 @@ def build_model(
     input_shape: tuple[int, int, int] = DEFAULT_INPUT_SHAPE,
     num_classes: int = NUM_CLASSES,
     kernel_initializer: Initializer = "he_normal",
+    target: str = "classes",
 ) -> keras.Model:
     """Build the U-Net of a named preset (``"quick"``, ``"full"``, ``"original"``) or a config.
 
     Args:
         preset: a key of :data:`PRESETS` or a :class:`UNetConfig`.
         input_shape: ``(H, W, C)``, H and W divisible by ``2 ** depth``.
-        num_classes: channels of the softmax output.
+        num_classes: channels of the softmax output (ignored for ``target="regions"``).
         kernel_initializer: see :func:`build_unet`.
+        target: "classes" (softmax over the 4 classes) or "regions" (3 sigmoid channels: WT,
+            TC, ET, as nnU-Net trains for BraTS); see :data:`TARGETS`.
 
     Returns:
         ``keras.Model`` named ``unet_<preset>`` (``unet`` for a config), see :func:`build_unet`.
@@ -279,6 +288,10 @@ def build_model(
     Raises:
         ValueError: for an unknown preset name.
     """
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {list(TARGETS)}, got {target!r}")
+    if target == "regions":
+        num_classes = len(REGIONS)
     if isinstance(preset, UNetConfig):
         config, name = preset, "unet"
     else:
@@ -295,6 +308,7 @@ def build_model(
         name=name,
         upsampling=config.upsampling,
         kernel_initializer=kernel_initializer,
+        output_activation="sigmoid" if target == "regions" else "softmax",
     )
 
 

@@ -39,16 +39,12 @@ import pandas as pd
 from .constants import DEFAULT_MODALITIES, IMAGE_SIZE, NUM_CLASSES, SLICE_COUNT, SLICE_START
 from .device import apply_precision
 from .errors import BratsDataError
+from .inference import upsample_probabilities
 from .labels import classes_to_labels, labels_to_classes
 from .loading import Case
 from .losses import original_dice_coefficient, original_loss
 from .model import PRESETS, UNetConfig, build_model
-from .preprocessing import (
-    normalise_max,
-    resize_images,
-    resize_onehot_bilinear,
-    upsample_probabilities,
-)
+from .preprocessing import normalise_max, resize_images, resize_onehot_bilinear
 from .training_metrics import original_sensitivity, original_specificity
 
 __all__ = [
@@ -285,7 +281,7 @@ def predict_original_classes(
     """Predicted classes of the window's slices at the volume's in-plane size.
 
     The network's probabilities at ``image_size`` are resized linearly back to (X, Y)
-    (:func:`~brats_tutorial.preprocessing.upsample_probabilities`, as the course's own inference
+    (:func:`~brats_tutorial.inference.upsample_probabilities`, as the course's own inference
     does), then each pixel takes its most likely class.
 
     Returns:

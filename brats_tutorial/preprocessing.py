@@ -325,39 +325,6 @@ def resize_classes_label_aware(
     return np.argmax(resize_onehot_bilinear(classes, size, num_classes), axis=-1).astype(np.uint8)
 
 
-def upsample_probabilities(
-    probabilities: np.ndarray, size: int | tuple[int, int] = (240, 240)
-) -> np.ndarray:
-    """Resize predicted class probabilities back to the original in-plane size, linearly.
-
-    Used at inference: the network predicts at 128 x 128, the labels are compared (and written)
-    at 240 x 240. Linear interpolation of probabilities keeps each pixel's sum at 1.
-
-    Args:
-        probabilities: float32 (S, h, w, K).
-        size: output side, or (height, width); BraTS volumes are (240, 240).
-
-    Returns:
-        float32 (S, height, width, K).
-    """
-    return resize_images(probabilities, size)
-
-
-def check_slice_arrays(images: np.ndarray, classes: np.ndarray) -> None:
-    """Raise ValueError unless ``images`` is (N, H, W, C) and ``classes`` (N, H, W) with N > 0.
-
-    The input pipelines (``tf_data``, ``py_dataset``) check their arrays with it.
-    """
-    if images.ndim != 4:
-        raise ValueError(f"images must be (N, H, W, C), got shape {images.shape}")
-    if classes.ndim != 3 or classes.shape != images.shape[:3]:
-        raise ValueError(
-            f"classes must be (N, H, W) matching images {images.shape}, got {classes.shape}"
-        )
-    if images.shape[0] == 0:
-        raise ValueError("no slices: images is empty")
-
-
 def preprocess_case(
     case: Case, settings: PreprocessingSettings
 ) -> tuple[np.ndarray, np.ndarray | None]:

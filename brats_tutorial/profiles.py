@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .constants import PROFILE_ENV
+from .constants import DEFAULT_MODALITIES, PROFILE_ENV
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,13 @@ class Profile:
         needs_real_data: without real data, stop with a message instead of falling back to
             synthetic data (True only for ``full``; synthetic data on purpose: ``BRATS_SYNTHETIC=1``
             or ``prepare_data(..., synthetic=True)``).
+        modalities: input modalities, in order.
+        context_slices: 2.5D input, neighbours on each side (0: plain 2D).
+        target: "classes" (softmax) or "regions" (sigmoid WT, TC, ET).
+        augment: "none", "flip" or "rich" (:mod:`brats_tutorial.augmentation`).
+        mirror: test-time augmentation by mirroring at prediction.
+        tune_postprocessing: after training, choose the post-processing thresholds on the
+            validation patients (:func:`brats_tutorial.inference.choose_inference_settings`).
     """
 
     name: str
@@ -58,12 +65,20 @@ class Profile:
     validation_fraction: float = 0.15
     test_fraction: float = 0.15
     needs_real_data: bool = False
+    modalities: tuple[str, ...] = DEFAULT_MODALITIES
+    context_slices: int = 0
+    target: str = "classes"
+    augment: str = "flip"
+    mirror: bool = False
+    tune_postprocessing: bool = False
 
     def preprocessing_settings(self, **overrides):
         """The default :class:`~brats_tutorial.preprocessing.PreprocessingSettings` of this profile."""
         from .preprocessing import PreprocessingSettings
 
-        return PreprocessingSettings(**{"image_size": self.image_size, **overrides})
+        return PreprocessingSettings(
+            **{"image_size": self.image_size, "modalities": self.modalities, **overrides}
+        )
 
 
 PROFILES: dict[str, Profile] = {

@@ -12,8 +12,9 @@ from typing import Any
 import keras
 import numpy as np
 
+from .augmentation import resolve_augmentation
+from .batches import check_context, check_slice_arrays, gather_batch
 from .constants import NUM_CLASSES
-from .preprocessing import check_slice_arrays
 
 
 class SliceDataset(keras.utils.PyDataset):
@@ -28,16 +29,20 @@ class SliceDataset(keras.utils.PyDataset):
         classes: uint8 (N, H, W), class indices {0, ..., num_classes - 1}.
         batch_size: slices per batch; the last batch may be smaller.
         shuffle: reshuffle the slices every epoch.
-        augment: flip each slice left-right (the x axis, axis 1) with probability 1/2, image
-            and mask together.
+        augment: ``False``/"none", ``True``/"flip" (each slice mirrored left-right, the x
+            axis, axis 1, with probability 1/2, image and mask together) or "rich" (see
+            :func:`brats_tutorial.augmentation.rich_augment_batch`).
         one_hot: masks as float32 one-hot (B, H, W, num_classes); else uint8 (B, H, W).
         seed: seed of the shuffles and flips.
         num_classes: length of the one-hot vectors.
+        context_slices: 2.5D input: ``k`` neighbours on each side stacked as channels, C
+            becomes (2k + 1) C (see :mod:`brats_tutorial.slice_context`).
+        slices_per_case: slices of each patient in ``images`` (needed with ``context_slices``).
         **kwargs: passed to ``keras.utils.PyDataset`` (``workers``, ``use_multiprocessing``,
             ``max_queue_size``). Threads (the default) share the epoch counter; with
             ``use_multiprocessing=True`` each process keeps its own copy.
 
-    Batches: ``(images float32 (B, H, W, C), masks)``.
+    Batches: ``(images float32 (B, H, W, (2k + 1) C), masks)``.
     """
 
     def __init__(
@@ -46,10 +51,12 @@ class SliceDataset(keras.utils.PyDataset):
         classes: np.ndarray,
         batch_size: int = 32,
         shuffle: bool = True,
-        augment: bool = False,
+        augment: bool | str = False,
         one_hot: bool = True,
         seed: int = 0,
         num_classes: int = NUM_CLASSES,
+        context_slices: int = 0,
+        slices_per_case: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -60,7 +67,9 @@ class SliceDataset(keras.utils.PyDataset):
         self.classes = classes
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
-        self.augment = augment
+        self.augment = resolve_augmentation(augment)
+        self.context_slices = int(context_slices)
+        self.slices_per_case = check_context(images.shape[0], self.context_slices, slices_per_case)
         self.one_hot = one_hot
         self.seed = int(seed)
         self.num_classes = int(num_classes)
@@ -88,14 +97,21 @@ class SliceDataset(keras.utils.PyDataset):
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} out of range 0..{len(self) - 1}")
         batch_indices = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        # Fancy indexing copies: the flips below never touch the stored arrays.
-        batch_images = np.asarray(self.images[batch_indices])  # stored dtype, e.g. float16
-        batch_classes = np.asarray(self.classes[batch_indices], dtype=np.uint8)
-        if self.augment:
+        flips, rich_rng = None, None
+        if self.augment == "flip":
             rng = np.random.default_rng([self.seed, self.epoch, index, 1])
             flips = rng.random(len(batch_indices)) < 0.5
-            batch_images[flips] = batch_images[flips, ::-1]  # before the cast: fewer bytes
-            batch_classes[flips] = batch_classes[flips, ::-1]
+        elif self.augment == "rich":
+            rich_rng = np.random.default_rng([self.seed, self.epoch, index, 2])
+        batch_images, batch_classes = gather_batch(
+            self.images,
+            self.classes,
+            batch_indices,
+            flips=flips,
+            rich_rng=rich_rng,
+            context_slices=self.context_slices,
+            slices_per_case=self.slices_per_case,
+        )
         batch_images = batch_images.astype(np.float32, copy=False)
         if not self.one_hot:
             return batch_images, batch_classes

@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from .augmentation import resolve_augmentation
+from .batches import check_context, check_slice_arrays, gather_batch
 from .constants import NUM_CLASSES
-from .preprocessing import check_slice_arrays
 
 
 def make_tf_dataset(
@@ -27,11 +28,13 @@ def make_tf_dataset(
     classes: np.ndarray,
     batch_size: int = 32,
     shuffle: bool = True,
-    augment: bool = False,
+    augment: bool | str = False,
     one_hot: bool = True,
     seed: int = 0,
     num_classes: int = NUM_CLASSES,
     drop_remainder: bool = False,
+    context_slices: int = 0,
+    slices_per_case: int | None = None,
 ) -> tf.data.Dataset:
     """A ``tf.data.Dataset`` of (images, masks) batches from in-memory slices.
 
@@ -41,38 +44,53 @@ def make_tf_dataset(
         classes: uint8 (N, H, W), class indices {0, ..., num_classes - 1}.
         batch_size: slices per batch.
         shuffle: shuffle all N slices, in a new order each epoch (reproducible from ``seed``).
-        augment: flip each slice left-right at random (probability 1/2, a new draw each epoch),
-            image and mask together. Left-right is the volume's x axis, axis 1 here.
+        augment: ``False``/"none"; ``True``/"flip": flip each slice left-right at random
+            (probability 1/2, a new draw each epoch), image and mask together (left-right is the
+            volume's x axis, axis 1 here); "rich": see
+            :func:`brats_tutorial.augmentation.rich_augment_batch`.
         one_hot: masks as float32 one-hot (B, H, W, num_classes); else uint8 class indices
             (B, H, W).
         seed: seed of the shuffle and of the flips.
         num_classes: length of the one-hot vectors.
         drop_remainder: drop the last, smaller batch.
+        context_slices: 2.5D input: ``k`` neighbours on each side stacked as channels, C
+            becomes (2k + 1) C (see :mod:`brats_tutorial.slice_context`).
+        slices_per_case: slices of each patient in ``images`` (needed with ``context_slices``).
 
     Returns:
-        A dataset yielding ``(images float32 (B, H, W, C), masks)``; masks are float32
+        A dataset yielding ``(images float32 (B, H, W, (2k + 1) C), masks)``; masks are float32
         (B, H, W, num_classes) one-hot or uint8 (B, H, W). B = ``batch_size`` except perhaps
         the last batch.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     check_slice_arrays(images, classes)
+    augment = resolve_augmentation(augment)
+    slices_per_case = check_context(len(images), context_slices, slices_per_case)
     count, height, width, channels = images.shape
+    channels *= 2 * context_slices + 1
 
-    def gather(batch_indices: np.ndarray, flips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """NumPy side: the batch's slices, flipped along x where ``flips`` is True."""
-        batch_images = images[batch_indices]
-        batch_classes = np.asarray(classes[batch_indices], dtype=np.uint8)
-        if flips.any():
-            # In place on the gathered copies; far cheaper than a broadcast tf.where.
-            batch_images[flips] = batch_images[flips, ::-1]
-            batch_classes[flips] = batch_classes[flips, ::-1]
-        return batch_images, batch_classes
+    def gather(batch_indices: np.ndarray, coins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """NumPy side: the batch's slices (see :func:`brats_tutorial.batches.gather_batch`)."""
+        flips, rich_rng = None, None
+        if augment == "flip":
+            flips = coins % 2 == 1  # a fair coin per slice
+        elif augment == "rich" and len(coins):
+            rich_rng = np.random.default_rng(np.abs(coins).astype(np.uint64))
+        return gather_batch(
+            images,
+            classes,
+            batch_indices,
+            flips=flips,
+            rich_rng=rich_rng,
+            context_slices=context_slices,
+            slices_per_case=slices_per_case,
+        )
 
     indices = tf.data.Dataset.range(count)
     if shuffle:
         indices = indices.shuffle(count, seed=seed, reshuffle_each_iteration=True)
-    if augment:
+    if augment != "none":
         coins = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True)
         dataset = tf.data.Dataset.zip(indices, coins)
     else:
@@ -83,11 +101,12 @@ def make_tf_dataset(
         batch_indices: tf.Tensor, batch_coins: tf.Tensor | None = None
     ) -> tuple[tf.Tensor, tf.Tensor]:
         if batch_coins is None:
-            flips = tf.zeros_like(batch_indices, dtype=tf.bool)
-        else:
-            flips = batch_coins % 2 == 1  # bool (B,): a fair coin per slice
+            batch_coins = tf.zeros_like(batch_indices)
         batch_images, batch_classes = tf.numpy_function(
-            gather, [batch_indices, flips], [tf.as_dtype(images.dtype), tf.uint8], stateful=False
+            gather,
+            [batch_indices, batch_coins],
+            [tf.as_dtype(images.dtype), tf.uint8],
+            stateful=False,
         )
         batch_images = tf.ensure_shape(batch_images, [None, height, width, channels])
         batch_classes = tf.ensure_shape(batch_classes, [None, height, width])

@@ -30,12 +30,14 @@ import numpy as np
 import pandas as pd
 
 from .atomic import atomic_path, save_json_atomic
+from .augmentation import resolve_augmentation
 from .cache import load_cached_arrays
-from .constants import NUM_CLASSES
+from .constants import NUM_CLASSES, TARGETS
 from .device import apply_precision, choose_precision, gpu_info
-from .losses import dice_ce_loss, original_loss
+from .losses import RegionDiceBCELoss, dice_ce_loss, original_loss
 from .model import build_model
 from .profiles import Profile, get_profile
+from .run_folder import RunFolder
 from .splits import PatientSplit
 from .training_metrics import region_metrics
 
@@ -56,7 +58,13 @@ class TrainingConfig:
         learning_rate: initial learning rate of Adam; cosine decay to zero over the run.
         loss: "dice_ce" (Dice without background + cross-entropy, the course default) or
             "original" (the original notebook's background-included Dice + cross-entropy).
-        augment: random left-right flips of training slices.
+            Region-based training (``target="regions"``) always uses
+            :class:`~brats_tutorial.losses.RegionDiceBCELoss`.
+        augment: "none", "flip" (random left-right flips of training slices; ``True`` means
+            this) or "rich" (:func:`brats_tutorial.augmentation.rich_augment_batch`).
+        context_slices: 2.5D input: neighbours on each side stacked as channels
+            (:mod:`brats_tutorial.slice_context`); 0 is plain 2D.
+        target: "classes" (softmax over 4 classes) or "regions" (3 sigmoid outputs WT, TC, ET).
         seed: seeds weights, shuffling and augmentation (reproducible on the CPU).
         precision: "auto" (chosen by the GPU: float16 on Turing/Volta, bfloat16 on Ampere and
             newer, float32 on the CPU), or a Keras dtype policy name.
@@ -72,7 +80,9 @@ class TrainingConfig:
     batch_size: int = 16
     learning_rate: float = 3e-3
     loss: str = "dice_ce"
-    augment: bool = True
+    augment: bool | str = "flip"
+    context_slices: int = 0
+    target: str = "classes"
     seed: int = 0
     precision: str = "auto"
     pipeline: str = "auto"
@@ -85,6 +95,11 @@ class TrainingConfig:
             self.backup_dir = Path(self.backup_dir)
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        self.augment = resolve_augmentation(self.augment)
+        if self.target not in TARGETS:
+            raise ValueError(f"target must be one of {TARGETS}, got {self.target!r}")
+        if self.context_slices < 0:
+            raise ValueError(f"context_slices must be >= 0, got {self.context_slices}")
         if self.pipeline not in PIPELINES:
             raise ValueError(f"pipeline must be one of {PIPELINES}, got {self.pipeline!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0:
@@ -94,7 +109,7 @@ class TrainingConfig:
     def from_profile(
         cls, profile: Profile | str | None, output_dir: str | Path, **overrides
     ) -> TrainingConfig:
-        """The configuration of a profile ("quick" or "full"), with optional overrides."""
+        """The configuration of a profile ("quick", "cpu" or "full"), with optional overrides."""
         if not isinstance(profile, Profile):
             profile = get_profile(profile)
         config = cls(
@@ -103,25 +118,37 @@ class TrainingConfig:
             epochs=profile.epochs,
             batch_size=profile.batch_size,
             learning_rate=profile.learning_rate,
+            augment=profile.augment,
+            context_slices=profile.context_slices,
+            target=profile.target,
         )
         return replace(config, **overrides)
 
     @property
+    def run_folder(self) -> RunFolder:
+        """The files of this run (:class:`~brats_tutorial.run_folder.RunFolder`)."""
+        return RunFolder(self.output_dir)
+
+    @property
     def resolved_backup_dir(self) -> Path:
         """The folder holding the resume state."""
-        return self.backup_dir or self.output_dir / "backup"
+        return self.backup_dir or self.run_folder.default_backup_dir
 
     @property
     def log_path(self) -> Path:
-        return self.output_dir / "training_log.csv"
+        return self.run_folder.log_path
 
     @property
     def best_model_path(self) -> Path:
-        return self.output_dir / "best.keras"
+        return self.run_folder.best_model_path
 
     @property
     def last_model_path(self) -> Path:
-        return self.output_dir / "last.keras"
+        return self.run_folder.last_model_path
+
+    def is_finished(self) -> bool:
+        """Whether this run ended: all its epochs logged, a best model, no resume state."""
+        return self.run_folder.is_finished(self.epochs, self.resolved_backup_dir)
 
 
 @dataclass
@@ -194,22 +221,30 @@ def _make_pipeline(
     batch_size: int,
     training: bool,
     seed: int,
-    augment: bool = False,
+    augment: bool | str = False,
+    context_slices: int = 0,
+    slices_per_case: int | None = None,
 ):
+    options = dict(
+        batch_size=batch_size,
+        shuffle=training,
+        augment=augment,
+        seed=seed,
+        context_slices=context_slices,
+        slices_per_case=slices_per_case,
+    )
     if kind == "tf_data":
         from .tf_data import make_tf_dataset
 
-        return make_tf_dataset(
-            images, classes, batch_size=batch_size, shuffle=training, augment=augment, seed=seed
-        )
+        return make_tf_dataset(images, classes, **options)
     from .py_dataset import SliceDataset
 
-    return SliceDataset(
-        images, classes, batch_size=batch_size, shuffle=training, augment=augment, seed=seed
-    )
+    return SliceDataset(images, classes, **options)
 
 
 def _loss(config: TrainingConfig):
+    if config.target == "regions":
+        return RegionDiceBCELoss()
     if config.loss == "original":
         return original_loss
     return dice_ce_loss()
@@ -256,10 +291,7 @@ def train(
         # until this run writes better ones.
         config.log_path.unlink(missing_ok=True)
         config.best_model_path.with_suffix(".json").unlink(missing_ok=True)
-    save_json_atomic(
-        config.output_dir / "config.json",
-        {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
-    )
+    config.run_folder.save_config(asdict(config))
 
     keras.utils.set_random_seed(config.seed)
     precision = choose_precision() if config.precision == "auto" else config.precision
@@ -267,8 +299,10 @@ def train(
 
     train_images, train_classes = load_cached_arrays(cache_dir, split.train)
     validation_images, validation_classes = load_cached_arrays(cache_dir, split.validation)
-    channels = train_images.shape[-1]
+    channels = train_images.shape[-1] * (2 * config.context_slices + 1)
     image_size = train_images.shape[1]
+    # Every cached patient has the same slice window, so the stack splits evenly by patient.
+    slices_per_case = len(train_images) // len(split.train)
 
     backend = keras.config.backend()
     pipeline = config.pipeline
@@ -284,6 +318,7 @@ def train(
             config.model_preset,
             input_shape=(image_size, image_size, channels),
             num_classes=NUM_CLASSES,
+            target=config.target,
         )
         schedule = keras.optimizers.schedules.CosineDecay(
             config.learning_rate, decay_steps=steps_per_epoch * config.epochs
@@ -291,7 +326,7 @@ def train(
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate=schedule),
             loss=_loss(config),
-            metrics=region_metrics(),
+            metrics=region_metrics(config.target),
         )
         return model
 
@@ -313,6 +348,8 @@ def train(
         training=True,
         seed=config.seed,
         augment=config.augment,
+        context_slices=config.context_slices,
+        slices_per_case=slices_per_case,
     )
     validation_data = _make_pipeline(
         pipeline,
@@ -321,6 +358,8 @@ def train(
         global_batch,
         training=False,
         seed=config.seed,
+        context_slices=config.context_slices,
+        slices_per_case=slices_per_case,
     )
     all_callbacks = [
         keras.callbacks.BackupAndRestore(str(backup_dir)),

@@ -75,11 +75,18 @@ class _RegionCounts(keras.metrics.Metric):
 
     kind: str = ""
 
-    def __init__(self, region: str, name: str | None = None, dtype: str | None = None) -> None:
+    def __init__(
+        self,
+        region: str,
+        name: str | None = None,
+        dtype: str | None = None,
+        region_output: bool = False,
+    ) -> None:
         if region not in REGION_CLASSES:
             raise ValueError(f"unknown region {region!r}; choose one of {list(REGIONS)}")
         super().__init__(name=name or f"{self.kind}_{region}", dtype=dtype or "float32")
         self.region = region
+        self.region_output = bool(region_output)
         self.true_positives = self.add_variable(
             shape=(), initializer="zeros", dtype="float32", name="true_positives"
         )
@@ -98,16 +105,26 @@ class _RegionCounts(keras.metrics.Metric):
 
         Args:
             y_true: one-hot ``(B, H, W, K)`` or integer class indices ``(B, H, W)``.
-            y_pred: probabilities ``(B, H, W, K)``.
+            y_pred: class probabilities ``(B, H, W, K)``; with ``region_output``, region
+                probabilities ``(B, H, W, 3)`` (sigmoid channels WT, TC, ET), a pixel being in
+                the region when its channel is >= 0.5.
             sample_weight: not supported (must be ``None``).
         """
         if sample_weight is not None:
             raise NotImplementedError(f"{self.name} does not support sample_weight")
         y_true = ops.convert_to_tensor(y_true)
         y_pred = ops.convert_to_tensor(y_pred)
-        reference, predicted = _to_class_indices(y_true, y_pred)
+        if self.region_output:
+            if len(y_true.shape) == len(y_pred.shape):
+                reference = ops.cast(ops.argmax(y_true, axis=-1), "int32")
+            else:
+                reference = ops.cast(y_true, "int32")
+            channel = y_pred[..., REGIONS.index(self.region)]
+            in_prediction = ops.greater_equal(ops.cast(channel, "float32"), 0.5)
+        else:
+            reference, predicted = _to_class_indices(y_true, y_pred)
+            in_prediction = _in_region(predicted, self.region)
         in_reference = _in_region(reference, self.region)
-        in_prediction = _in_region(predicted, self.region)
 
         def count(condition):
             return ops.sum(ops.cast(condition, "float32"))
@@ -129,7 +146,12 @@ class _RegionCounts(keras.metrics.Metric):
             variable.assign(ops.zeros((), dtype="float32"))
 
     def get_config(self) -> dict:
-        return {"region": self.region, "name": self.name, "dtype": self.dtype}
+        return {
+            "region": self.region,
+            "name": self.name,
+            "dtype": self.dtype,
+            "region_output": self.region_output,
+        }
 
 
 def _ratio_or_one(numerator, denominator):
@@ -183,11 +205,18 @@ class RegionSpecificity(_RegionCounts):
         return _ratio_or_one(self.true_negatives, self.true_negatives + self.false_positives)
 
 
-def region_metrics() -> list[keras.metrics.Metric]:
-    """The nine training metrics: Dice, then sensitivity, then specificity of WT, TC and ET."""
+def region_metrics(target: str = "classes") -> list[keras.metrics.Metric]:
+    """The nine training metrics: Dice, then sensitivity, then specificity of WT, TC and ET.
+
+    Args:
+        target: "classes" for a softmax model, "regions" for a model with sigmoid WT, TC, ET
+            outputs (see :data:`brats_tutorial.constants.TARGETS`).
+    """
     metrics: list[keras.metrics.Metric] = []
     for metric_class in (RegionDice, RegionSensitivity, RegionSpecificity):
-        metrics.extend(metric_class(region) for region in REGIONS)
+        metrics.extend(
+            metric_class(region, region_output=target == "regions") for region in REGIONS
+        )
     return metrics
 
 

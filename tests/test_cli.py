@@ -210,3 +210,48 @@ def test_a_run_trained_by_a_chapter_is_used_by_predict_and_evaluate(tmp_path, mo
         == 0
     )
     assert list(pd.read_csv(csv)["Case"][: len(split.test)]) == list(split.test)
+
+
+@pytest.mark.slow
+def test_improvements_chosen_at_training_are_applied_by_predict(tmp_path, capsys):
+    """train --modalities/--context-slices/--target/--augment/--mirror/--postprocess saves them in
+    the run folder; predict, told nothing, uses them (and --no-mirror/--no-postprocess undo)."""
+    import json
+
+    data, run = tmp_path / "data", tmp_path / "run"
+    assert main(["synthetic", str(data), "--cases", "6", "--seed", "5", "--no-progress"]) == 0
+    arguments = ["train", str(data), str(run), "--profile", "quick", "--epochs", "1"]
+    arguments += ["--modalities", "flair", "t1", "t1ce", "t2", "--context-slices", "1"]
+    arguments += ["--target", "regions", "--augment", "rich", "--mirror", "--postprocess"]
+    assert main(arguments) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert (config["context_slices"], config["target"], config["augment"]) == (1, "regions", "rich")
+    assert json.loads((run / "preprocessing.json").read_text())["modalities"] == [
+        "flair",
+        "t1",
+        "t1ce",
+        "t2",
+    ]
+    inference = json.loads((run / "inference.json").read_text())
+    assert inference["mirror"] is True and set(inference["postprocessing"]) == {
+        "min_component_voxels",
+        "min_enhancing_voxels",
+    }
+    capsys.readouterr()
+    assert main(["predict", str(run), str(data), str(tmp_path / "predictions")]) == 0
+    assert "'mirror': True" in capsys.readouterr().out
+    labels = np.asanyarray(nib.load(next((tmp_path / "predictions").glob("*.nii.gz"))).dataobj)
+    assert set(np.unique(labels)) <= {0, 1, 2, 4}
+    plain = ["predict", str(run), str(data), str(tmp_path / "plain"), "--no-mirror"]
+    assert main([*plain, "--no-postprocess"]) == 0
+    output = capsys.readouterr().out
+    assert "'mirror': False" in output and "'min_enhancing_voxels': 0" in output
+
+
+def test_download_refuses_dest_without_zip(tmp_path, capsys):
+    """kagglehub keeps its own cache: --dest alone would be silently ignored, so it is an error."""
+    with pytest.raises(SystemExit) as stopped:
+        main(["download", "--dest", str(tmp_path / "brats")])
+    assert stopped.value.code == 2
+    assert "KAGGLEHUB_CACHE" in capsys.readouterr().err
+    assert not (tmp_path / "brats").exists()

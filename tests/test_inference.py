@@ -88,3 +88,60 @@ def test_refuses_to_write_into_the_data_folder(synthetic_dir, untrained_model):
             synthetic_dir / "predictions",
             PreprocessingSettings(image_size=64),
         )
+
+
+def _mirrored_case(case):
+    """The case mirrored along x (left-right) and y (front-back), images and mask."""
+    from dataclasses import replace
+
+    flip = lambda volume: None if volume is None else np.ascontiguousarray(volume[::-1, ::-1])  # noqa: E731
+    return replace(
+        case,
+        images={name: flip(volume) for name, volume in case.images.items()},
+        mask=flip(case.mask),
+    )
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_mirroring_makes_the_prediction_follow_a_mirrored_input(
+    synthetic_dir, untrained_model, mirror
+):
+    """With test-time mirroring, predicting the mirrored case gives the mirrored prediction (the
+    average over the 4 mirrorings is the same set of passes); an untrained network alone is not
+    symmetric, so without mirroring the two differ."""
+    from brats_tutorial.inference import predict_probabilities
+
+    settings = PreprocessingSettings(image_size=64)
+    case = load_case(find_cases(synthetic_dir)[0], settings.modalities)
+    original = predict_probabilities(untrained_model, case, settings, mirror=mirror)
+    mirrored = predict_probabilities(untrained_model, _mirrored_case(case), settings, mirror=mirror)
+    difference = np.abs(original[::-1, ::-1] - mirrored).max()
+    if mirror:
+        assert difference < 1e-4
+    else:
+        assert difference > 1e-3
+
+
+def test_a_2_5d_region_model_predicts_nested_labels_with_post_processing(synthetic_dir):
+    """The context is read from the model's input channels; sigmoid regions become labels
+    {0, 1, 2, 4}; a post-processing threshold above the tumour's size empties the prediction."""
+    import keras
+
+    from brats_tutorial.inference import InferenceSettings, labels_from_probabilities
+    from brats_tutorial.postprocessing import PostprocessingSettings
+
+    keras.utils.set_random_seed(0)
+    model = build_model("quick", input_shape=(64, 64, 6), target="regions")
+    settings = PreprocessingSettings(image_size=64)
+    case = load_case(find_cases(synthetic_dir)[0], settings.modalities)
+    labels = predict_case(model, case, settings, inference=InferenceSettings(mirror=True))
+    assert labels.shape == case.images["flair"].shape
+    assert set(np.unique(labels)) <= {0, 1, 2, 4}
+    everything_removed = InferenceSettings(
+        postprocessing=PostprocessingSettings(min_component_voxels=labels.size + 1)
+    )
+    assert not predict_case(model, case, settings, inference=everything_removed).any()
+    probabilities = np.array([[0.9, 0.2, 0.1], [0.9, 0.8, 0.1], [0.9, 0.8, 0.7], [0.1, 0.1, 0.1]])
+    np.testing.assert_array_equal(labels_from_probabilities(probabilities), [2, 1, 4, 0])
+    with pytest.raises(ValueError, match="does not fit"):
+        predict_case(build_model("quick", input_shape=(64, 64, 4)), case, settings)

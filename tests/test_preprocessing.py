@@ -12,6 +12,7 @@ from brats_tutorial.constants import LABEL_TO_CLASS
 from brats_tutorial.data_sources import sample_dir
 from brats_tutorial.discovery import CaseFiles, find_cases
 from brats_tutorial.errors import BratsDataError
+from brats_tutorial.inference import upsample_probabilities
 from brats_tutorial.loading import Case, load_case
 from brats_tutorial.preprocessing import (
     PreprocessingSettings,
@@ -23,7 +24,6 @@ from brats_tutorial.preprocessing import (
     resize_classes_label_aware,
     resize_images,
     resize_onehot_bilinear,
-    upsample_probabilities,
 )
 
 
@@ -247,7 +247,7 @@ def test_label_aware_setting_gives_classes_from_the_mask():
 
 
 def test_full_size_synthetic_case():
-    from brats_tutorial.synthetic import generate_case
+    from brats_tutorial.synthetic_anatomy import generate_case
 
     arrays = generate_case(5)
     case = make_case({m: arrays[m] for m in ("flair", "t1ce")}, arrays["seg"])

@@ -94,3 +94,26 @@ def test_same_seed_gives_the_same_run_on_the_cpu(tmp_path, synthetic_cache):
     first, second = (run.history.drop(columns="epoch") for run in runs)
     pd.testing.assert_frame_equal(first, second, rtol=1e-4)
     assert not np.allclose(first["loss"], other.history["loss"], rtol=1e-4)
+
+
+def test_every_improvement_trains_and_is_saved_in_the_run(tmp_path, synthetic_cache):
+    """2.5D context, rich augmentation and region-based training together: the model takes
+    (2k + 1) C channels and gives 3 sigmoid outputs, and config.json records the choices."""
+    import json
+
+    info, split, settings = synthetic_cache
+    config = TrainingConfig(
+        tmp_path / "improved",
+        epochs=1,
+        batch_size=16,
+        context_slices=1,
+        augment="rich",
+        target="regions",
+    )
+    result = train(config, info.cache_dir, split, verbose=0)
+    assert result.model.input_shape == (None, settings.image_size, settings.image_size, 6)
+    assert result.model.output_shape[-1] == 3
+    saved = json.loads(config.run_folder.config_path.read_text())
+    assert (saved["context_slices"], saved["augment"], saved["target"]) == (1, "rich", "regions")
+    assert {"dice_WT", "val_dice_ET"} <= set(result.history.columns)
+    assert config.is_finished()

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import keras
 import pytest
-from test_training import test_interrupted_run_resumes_and_ends_like_an_uninterrupted_one  # noqa: F401
+from test_training import (  # noqa: F401
+    test_every_improvement_trains_and_is_saved_in_the_run,
+    test_interrupted_run_resumes_and_ends_like_an_uninterrupted_one,
+)
 
 pytestmark = pytest.mark.skipif(
     keras.config.backend() != "jax",
@@ -24,7 +27,8 @@ def test_training_modules_do_not_import_tensorflow():
 
     code = (
         "import sys, brats_tutorial.training, brats_tutorial.inference, brats_tutorial.course, "
-        "brats_tutorial.py_dataset, brats_tutorial.evaluation, brats_tutorial.plots; "
+        "brats_tutorial.py_dataset, brats_tutorial.evaluation, brats_tutorial.figures.case_figures, "
+        "brats_tutorial.figures.data_figures, brats_tutorial.figures.result_figures; "
         "print('tensorflow' in sys.modules)"
     )
     result = subprocess.run(

@@ -1,0 +1,167 @@
+"""A training run's folder: every file a run writes and reads, in one place.
+
+A run folder holds::
+
+    split.json            the patient split (train / validation / test case ids)
+    preprocessing.json    the preprocessing settings of the cache it trained on
+    config.json           the training configuration (model, epochs, 2.5D context, target, ...)
+    inference.json        how to predict with it: test-time mirroring, post-processing
+    training_log.csv      one row per finished epoch
+    best.keras, best.json the model with the lowest validation loss, and that loss
+    last.keras            the model after the last finished epoch
+    backup/               the resume state while a run is unfinished (deleted at its end)
+
+The chapters (:mod:`brats_tutorial.course`) and the command line (``brats-tutorial train``,
+``predict``, ``evaluate``) both read and write runs through :class:`RunFolder`, so a run trained
+in a chapter can be used from the command line and the reverse. :func:`settings_key` is the one
+way folders are named after their settings (runs, caches, work folders).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .atomic import save_json_atomic
+from .constants import RUN_INFERENCE_FILE, RUN_SETTINGS_FILE, RUN_SPLIT_FILE
+from .errors import BratsDataError
+from .preprocessing import PreprocessingSettings
+from .splits import PatientSplit, load_split, save_split
+
+#: Files of a run folder besides the split, preprocessing and inference files of ``constants``.
+CONFIG_FILE: str = "config.json"
+LOG_FILE: str = "training_log.csv"
+BEST_MODEL_FILE: str = "best.keras"
+LAST_MODEL_FILE: str = "last.keras"
+BACKUP_FOLDER: str = "backup"
+
+
+def settings_key(settings: Any, length: int = 10) -> str:
+    """A short hexadecimal name for some settings: equal settings, equal names.
+
+    Args:
+        settings: anything JSON can write (objects that it cannot are written with ``str``).
+        length: number of hexadecimal digits.
+
+    >>> settings_key({"epochs": 20, "image_size": 64}) == settings_key({"image_size": 64, "epochs": 20})
+    True
+    >>> len(settings_key("any text", length=8))
+    8
+    """
+    text = json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """The files of one training run (see the module docstring).
+
+    Attributes:
+        path: the run folder.
+    """
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))
+
+    @property
+    def split_path(self) -> Path:
+        return self.path / RUN_SPLIT_FILE
+
+    @property
+    def preprocessing_path(self) -> Path:
+        return self.path / RUN_SETTINGS_FILE
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / CONFIG_FILE
+
+    @property
+    def inference_path(self) -> Path:
+        return self.path / RUN_INFERENCE_FILE
+
+    @property
+    def log_path(self) -> Path:
+        return self.path / LOG_FILE
+
+    @property
+    def best_model_path(self) -> Path:
+        return self.path / BEST_MODEL_FILE
+
+    @property
+    def best_info_path(self) -> Path:
+        return self.best_model_path.with_suffix(".json")
+
+    @property
+    def last_model_path(self) -> Path:
+        return self.path / LAST_MODEL_FILE
+
+    @property
+    def default_backup_dir(self) -> Path:
+        return self.path / BACKUP_FOLDER
+
+    def _needed(self, path: Path) -> Path:
+        if not path.exists():
+            raise BratsDataError(path, "not found: is this a run folder that training wrote?")
+        return path
+
+    def save_split(self, split: PatientSplit) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        save_split(self.split_path, split)
+
+    def load_split(self) -> PatientSplit:
+        return load_split(self._needed(self.split_path))
+
+    def save_preprocessing(self, settings: PreprocessingSettings) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        save_json_atomic(self.preprocessing_path, settings.to_dict())
+
+    def load_preprocessing(self) -> PreprocessingSettings:
+        return PreprocessingSettings.from_dict(
+            json.loads(self._needed(self.preprocessing_path).read_text())
+        )
+
+    def save_config(self, config: dict[str, Any]) -> None:
+        """Write the training configuration (paths as text)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        save_json_atomic(
+            self.config_path,
+            {k: str(v) if isinstance(v, Path) else v for k, v in config.items()},
+        )
+
+    def load_config(self) -> dict[str, Any]:
+        """The training configuration as written by :meth:`save_config` ({} if none)."""
+        return json.loads(self.config_path.read_text()) if self.config_path.exists() else {}
+
+    def save_inference(self, settings) -> None:
+        """Write :class:`~brats_tutorial.inference.InferenceSettings`."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        save_json_atomic(self.inference_path, settings.to_dict())
+
+    def load_inference(self):
+        """The run's :class:`~brats_tutorial.inference.InferenceSettings` (defaults: no
+        mirroring, no post-processing, when the run has no ``inference.json``)."""
+        from .inference import InferenceSettings
+
+        if not self.inference_path.exists():
+            return InferenceSettings()
+        return InferenceSettings.from_dict(json.loads(self.inference_path.read_text()))
+
+    def is_finished(self, epochs: int, backup_dir: Path | None = None) -> bool:
+        """Whether a run of ``epochs`` epochs ended here: a best model, a log of ``epochs``
+        rows, and no resume state left.
+        """
+        backup_dir = backup_dir or self.default_backup_dir
+        if not (self.best_model_path.exists() and self.log_path.exists()) or backup_dir.exists():
+            return False
+        import pandas as pd
+
+        try:
+            history = pd.read_csv(self.log_path)
+        except (pd.errors.EmptyDataError, OSError):
+            return False
+        return len(history.drop_duplicates("epoch", keep="last")) == epochs
