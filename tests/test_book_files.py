@@ -6,11 +6,12 @@ shape every chapter follows, as book/instructors.md describes it):
 - the first cell is Markdown and opens with a level-1 title that starts with the chapter's
   number ("# 5. Losses and metrics" in ``05_losses_and_metrics.ipynb``: exercises are numbered
   after it, "Exercise 5.1"); the Markdown before the first code cell names the learning
-  **objectives** and gives a **time** estimate ("Time: about 5 min");
-- level-2 sections ``Setup``, ``Summary``, ``Exercises`` and ``References`` in that order (a
-  number in front, "## 5. Summary", is allowed);
+  **objectives** and gives a **time** estimate ("Time: about 5 min") and a **study time**;
+- level-2 sections ``Setup``, ``Summary``, ``Exercises``, ``Check your understanding`` and
+  ``References`` in that order (a number in front, "## 5. Summary", is allowed);
 - the Exercises section holds at least one ``{exercise}`` and its solutions are gated between
-  ``{solution-start}`` and ``{solution-end}``;
+  ``{solution-start}`` and ``{solution-end}`` (tests/test_student_edition.py checks each
+  exercise's stub and solution cells); every self-check answer is folded in a ``<details>``;
 - notebooks are stored without outputs or execution counts, with the ``python3`` kernel.
 """
 
@@ -40,9 +41,11 @@ CONFIG_PATH = REPOSITORY_ROOT / "_config.yml"
 TOC_PAGES = read_toc()
 TOC_NOTEBOOKS = [page for page in TOC_PAGES if page.is_notebook]
 BOOK_NOTEBOOKS = sorted(BOOK_DIR.glob("*.ipynb"))
-REQUIRED_SECTIONS = ("Setup", "Summary", "Exercises", "References")
+REQUIRED_SECTIONS = ("Setup", "Summary", "Exercises", "Check your understanding", "References")
 GITHUB_REPOSITORY_PATTERN = re.compile(r"github\.com/([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)")
 CITE_PATTERN = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
+#: "**Study time** (an estimate, not measured): about 40 min of reading and 30 min ...".
+STUDY_TIME_PATTERN = re.compile(r"study time\b[^\n]*\n?[^\n]*?\b\d+\s*min", re.IGNORECASE)
 TIME_ESTIMATE_PATTERN = re.compile(
     r"\btime\b[^\n]*?\b\d+(?:\.\d+)?\s*(?:min|mins|minutes?|h|hours?)\b", re.IGNORECASE
 )
@@ -277,6 +280,7 @@ def test_notebook_opens_with_title_objectives_and_time(path: Path) -> None:
     assert opening_cells[0].lstrip().startswith("#"), "the title comes first"
     assert re.search(r"objectives", opening, re.IGNORECASE), "no learning objectives"
     assert TIME_ESTIMATE_PATTERN.search(opening), "no time estimate ('Time: about 5 min')"
+    assert STUDY_TIME_PATTERN.search(opening), "no study time ('Study time ... about 40 min')"
 
 
 @pytest.mark.parametrize("path", BOOK_NOTEBOOKS, ids=notebook_id)
@@ -296,6 +300,16 @@ def test_notebook_has_the_chapter_sections_in_order(path: Path) -> None:
         assert required.lower() in names, f"no '## {required}' section (has {names})"
         positions.append(names.index(required.lower()))
     assert positions == sorted(positions), f"sections out of order: {names}"
+
+
+@pytest.mark.parametrize("path", BOOK_NOTEBOOKS, ids=notebook_id)
+def test_notebook_self_check_answers_are_folded(path: Path) -> None:
+    """Two or more questions under "Check your understanding", each answer in a <details>."""
+    sections = dict((name.lower(), body) for name, body in level2_sections(path))
+    questions = sections["check your understanding"]
+    opened = re.findall(r"^<details>\s*\n<summary>[^<]+</summary>", questions, flags=re.MULTILINE)
+    assert len(opened) >= 2, "fewer than two folded answers (<details><summary>...)"
+    assert len(opened) == questions.count("</details>"), "a <details> is not closed"
 
 
 @pytest.mark.parametrize("path", BOOK_NOTEBOOKS, ids=notebook_id)
@@ -389,3 +403,137 @@ def test_repository_links_match_the_config() -> None:
                     f"{path.name} links github.com/{found_owner}/{found_repository}, "
                     f"_config.yml names {owner}/{repository}"
                 )
+
+
+# --- Study aids: prerequisites, study times, glossary, real data on Colab -----------------------
+
+GLOSSARY_PATH = BOOK_DIR / "glossary.md"
+COLAB_PAGE_PATH = BOOK_DIR / "real_data_on_colab.md"
+#: A {doc} link's target: {doc}`07_evaluation` or {doc}`the introduction <intro>`.
+DOC_PATTERN = re.compile(r"\{doc\}`(?:[^`<]*<)?([^`<>]+?)>?`")
+#: Terms the glossary must define (each may be one of an entry's several names).
+REQUIRED_GLOSSARY_TERMS = (
+    "NIfTI", "affine", "voxel", "FLAIR", "T1ce", "T1Gd", "T2", "T1", "co-registration",
+    "skull stripping", "WT", "TC", "ET", "necrosis", "oedema", "enhancing tumour", "Dice", "HD95",
+    "sensitivity", "specificity", "U-Net", "encoder", "decoder", "skip connection",
+    "batch normalisation", "softmax", "sigmoid", "cross-entropy", "Adam", "learning rate",
+    "epoch", "mixed precision", "patient-level split", "data leakage", "test-time augmentation",
+)  # fmt: skip
+#: A glossary entry whose definition says this introduces no chapter link to check.
+NOT_IN_THE_CHAPTERS = "Not used in the chapters"
+#: Glossary names that their chapter words differently: the words it uses instead.
+CHAPTER_WORDING = {
+    "nearest-neighbour interpolation": "nearest-neighbour",
+    "bilinear interpolation": "bilinear",
+    "one-hot encoding": "one-hot",
+    "patient-level split": "by patient",
+    "data leakage": "leak",
+    "per-patient evaluation": "per patient",
+    "empty masks (BraTS convention)": "empty mask",
+    "data augmentation": "augmentation",
+}
+
+
+def glossary_entries() -> list[tuple[list[str], str]]:
+    """(names, definition) of every entry of the ``{glossary}`` blocks of book/glossary.md."""
+    text = GLOSSARY_PATH.read_text(encoding="utf-8")
+    blocks = re.findall(r"^```\{glossary\}[^\n]*\n(.*?)^```\s*$", text, re.MULTILINE | re.DOTALL)
+    assert blocks, "book/glossary.md has no {glossary} block"
+    entries: list[tuple[list[str], str]] = []
+    for block in blocks:
+        for chunk in re.split(r"\n\s*\n", block.strip("\n")):
+            lines = chunk.splitlines()
+            names = [line.strip() for line in lines if line and not line[0].isspace()]
+            definition = " ".join(line.strip() for line in lines if line and line[0].isspace())
+            entries.append((names, definition))
+    return entries
+
+
+def page_text(stem: str) -> str:
+    """All the text of a book page, Markdown and code, lower-cased: ``02_mri_and_brats``."""
+    matches = [page.source for page in TOC_PAGES if Path(page.entry).name == stem]
+    assert len(matches) == 1 and matches[0] is not None, f"no page {stem!r} in _toc.yml"
+    source = matches[0]
+    if source.suffix == ".ipynb":
+        cells = json.loads(source.read_text(encoding="utf-8"))["cells"]
+        return "\n".join("".join(cell["source"]) for cell in cells).lower()
+    return source.read_text(encoding="utf-8").lower()
+
+
+def test_glossary_defines_the_course_terms() -> None:
+    names = {name for entry_names, _ in glossary_entries() for name in entry_names}
+    missing = [term for term in REQUIRED_GLOSSARY_TERMS if term not in names]
+    assert not missing, f"book/glossary.md does not define {missing}"
+
+
+def test_glossary_entries_name_the_chapter_that_introduces_them() -> None:
+    """Each entry links the page that introduces it, and that page uses one of its names."""
+    for names, definition in glossary_entries():
+        assert names and definition, f"entry without a name or a definition: {names}"
+        assert len(definition.split()) >= 8, f"{names}: the definition is too short"
+        links = DOC_PATTERN.findall(definition)
+        assert links, f"{names}: no {{doc}} link to the chapter that introduces it"
+        if NOT_IN_THE_CHAPTERS in definition:
+            continue
+        introduced_in = links[0]
+        text = page_text(introduced_in)
+        words = [CHAPTER_WORDING.get(name, name).lower() for name in names]
+        assert any(word in text for word in words), (
+            f"glossary: {names} introduced in {introduced_in}, which never names it"
+        )
+
+
+def test_study_aid_pages_sit_where_readers_need_them() -> None:
+    """The Colab page follows chapter 2; the glossary comes after the chapters, before instructors."""
+    order = [Path(page.entry).name for page in TOC_PAGES]
+    assert order.index("real_data_on_colab") == order.index("02_mri_and_brats") + 1
+    chapters = [Path(page.entry).name for page in TOC_NOTEBOOKS]
+    assert order.index("glossary") > max(order.index(chapter) for chapter in chapters)
+    assert order.index("glossary") < order.index("instructors")
+
+
+def test_intro_states_prerequisites() -> None:
+    text = (BOOK_DIR / "intro.md").read_text(encoding="utf-8")
+    box = re.search(r"^:::\{admonition\}[^\n]*assumes\n(.*?)^:::\s*$", text, re.M | re.S)
+    assert box, "intro.md: no admonition saying what the course assumes"
+    for needed in ("Python", "NumPy", "linear algebra", "probability", "Not assumed", "https://"):
+        assert needed in box.group(1), f"the prerequisites box does not mention {needed!r}"
+    assert "{doc}`glossary`" in box.group(1)
+
+
+def test_intro_gives_study_and_machine_time_for_every_chapter() -> None:
+    text = (BOOK_DIR / "intro.md").read_text(encoding="utf-8")
+    section = text.split("## How long it takes", 1)
+    assert len(section) == 2, "intro.md: no section '## How long it takes'"
+    table = [line for line in section[1].split("\n## ", 1)[0].splitlines() if line.startswith("|")]
+    header = table[0].lower()
+    assert "study time" in header and "estimate" in header, "study times must say 'estimate'"
+    rows = {m.group(1): line for line in table[2:] for m in [DOC_PATTERN.search(line)] if m}
+    for page in TOC_NOTEBOOKS:
+        stem = Path(page.entry).name
+        assert stem in rows, f"the time table has no row for {stem}"
+        cells = [cell.strip() for cell in rows[stem].strip("|").split("|")]
+        assert len(cells) == 5 and all(cells), f"{stem}: a cell of its row is empty"
+        assert "estimate" in cells[4], f"{stem}: a Colab GPU time is an estimate, say so"
+
+
+def test_colab_page_covers_the_way_to_real_data() -> None:
+    text = COLAB_PAGE_PATH.read_text(encoding="utf-8")
+    for needed in (
+        "Change runtime type",
+        "drive.mount",
+        "/content",
+        "KAGGLE_USERNAME",
+        "KAGGLE_KEY",
+        "kaggle.json",
+        "brats-tutorial download",
+        "--zip",
+        "brats-tutorial check",
+        'os.environ["BRATS_DATA_DIR"]',
+        'PROFILE = "full"',
+    ):
+        assert needed in text, f"book/real_data_on_colab.md does not mention {needed!r}"
+    linking = [
+        path.name for path, page in book_texts().items() if "{doc}`real_data_on_colab`" in page
+    ]
+    assert "intro.md" in linking, "the introduction does not link the Colab page"
