@@ -151,6 +151,14 @@ class RunFolder:
             return InferenceSettings()
         return InferenceSettings.from_dict(json.loads(self.inference_path.read_text()))
 
+    def load_best_model(self):
+        """The run's best model (``best.keras``), for inference: what a chapter needs to use a run
+        that the command line trained, with :meth:`load_preprocessing` and
+        :meth:`load_inference`."""
+        from .training import load_trained_model
+
+        return load_trained_model(self._needed(self.best_model_path))
+
     def is_finished(self, epochs: int, backup_dir: Path | None = None) -> bool:
         """Whether a run of ``epochs`` epochs ended here: a best model, a log of ``epochs``
         rows, and no resume state left.

@@ -242,6 +242,21 @@ def test_improvements_chosen_at_training_are_applied_by_predict(tmp_path, capsys
     assert "'mirror': True" in capsys.readouterr().out
     labels = np.asanyarray(nib.load(next((tmp_path / "predictions").glob("*.nii.gz"))).dataobj)
     assert set(np.unique(labels)) <= {0, 1, 2, 4}
+    # The reverse: a chapter uses the run the command line trained, through its run folder.
+    from brats_tutorial.discovery import find_cases
+    from brats_tutorial.inference import predict_case
+    from brats_tutorial.loading import load_case
+    from brats_tutorial.run_folder import RunFolder
+
+    folder = RunFolder(run)
+    settings = folder.load_preprocessing()
+    test_id = folder.load_split().test[0]
+    case = load_case(next(c for c in find_cases(data) if c.case_id == test_id), settings.modalities)
+    labels_in_a_chapter = predict_case(
+        folder.load_best_model(), case, settings, inference=folder.load_inference()
+    )
+    written = nib.load(tmp_path / "predictions" / f"{test_id}.nii.gz")
+    np.testing.assert_array_equal(labels_in_a_chapter, np.asanyarray(written.dataobj))
     plain = ["predict", str(run), str(data), str(tmp_path / "plain"), "--no-mirror"]
     assert main([*plain, "--no-postprocess"]) == 0
     output = capsys.readouterr().out
