@@ -180,16 +180,21 @@ def test_install_cell_installs_the_pinned_release(tmp_path):
         f"installed {check.stdout.strip()}, the notebook pins {version}"
     )
     # Every module of the package was installed, sub-packages included (setuptools ships only
-    # the packages pyproject.toml lists).
-    list_modules = (
+    # the packages pyproject.toml lists), and the measured results that chapter 9 reads.
+    list_files = (
         "import pathlib, brats_tutorial; root = pathlib.Path(brats_tutorial.__file__).parent; "
-        "print('\\n'.join(sorted(p.relative_to(root).as_posix() for p in root.rglob('*.py'))))"
+        "files = [*root.rglob('*.py'), *root.rglob('*.csv')]; "
+        "print('\\n'.join(sorted(p.relative_to(root).as_posix() for p in files)))"
     )
     installed = subprocess.run(
-        [python, "-c", list_modules], cwd=tmp_path, env=clean_env, capture_output=True, text=True
+        [python, "-c", list_files], cwd=tmp_path, env=clean_env, capture_output=True, text=True
     )
     source = repository / "brats_tutorial"
-    expected = sorted(path.relative_to(source).as_posix() for path in source.rglob("*.py"))
+    expected = sorted(
+        path.relative_to(source).as_posix()
+        for path in [*source.rglob("*.py"), *source.rglob("*.csv")]
+    )
+    assert "results/improvements.csv" in expected
     assert installed.stdout.split() == expected, installed.stderr
 
 
