@@ -210,9 +210,10 @@ def _command_train(args: argparse.Namespace) -> int:
     folder.path.mkdir(parents=True, exist_ok=True)
     profile = _profile_from_args(args)
     settings = _settings_from_args(args)
+    cases = find_cases(args.data_dir)
     info, split = split_and_cache(
         args.data_dir,
-        find_cases(args.data_dir),
+        cases,
         profile,
         folder.split_path,
         settings,
@@ -257,6 +258,7 @@ def _command_train(args: argparse.Namespace) -> int:
         mirror=mirror,
         tune_postprocessing=tune,
         progress=True,
+        cases=cases,
     )
     print(f"inference settings (used by predict): {inference.to_dict()} ({folder.inference_path})")
     return 0

@@ -158,9 +158,14 @@ def save_inference_settings(
     mirror: bool = False,
     tune_postprocessing: bool = False,
     progress: bool = False,
+    cases: list[CaseFiles] | None = None,
 ):
     """Write the run's ``inference.json``: mirroring, and post-processing thresholds chosen on
     the split's validation patients when ``tune_postprocessing`` (else none).
+
+    Args:
+        cases: the cases of ``data_dir`` when the caller has found them already (else they are
+            found again).
 
     Returns:
         The :class:`~brats_tutorial.inference.InferenceSettings` written.
@@ -170,7 +175,8 @@ def save_inference_settings(
     inference = InferenceSettings(mirror=mirror)
     if tune_postprocessing and split.validation:
         wanted = set(split.validation)
-        validation = [c for c in find_cases(data_dir) if c.case_id in wanted and c.has_mask]
+        found = cases if cases is not None else find_cases(data_dir)
+        validation = [c for c in found if c.case_id in wanted and c.has_mask]
         inference, _ = choose_inference_settings(
             model, validation, settings, mirror=mirror, progress=progress
         )
@@ -302,5 +308,6 @@ def trained_model(
             settings,
             mirror=data.profile.mirror,
             tune_postprocessing=data.profile.tune_postprocessing,
+            cases=data.cases,
         )
     return model, history, config

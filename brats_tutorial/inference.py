@@ -261,7 +261,7 @@ def choose_inference_settings(
         of each candidate, ``{"components": {threshold: mean Dice}, "enhancing": {...}}``.
     """
     from .labels import region_mask
-    from .postprocessing import choose_min_enhancing_voxels, remove_small_components
+    from .postprocessing import best_threshold, choose_min_enhancing_voxels, remove_small_components
     from .volume_metrics import dice
 
     if not cases:
@@ -295,8 +295,7 @@ def choose_inference_settings(
         )
         for threshold in component_candidates
     }
-    best = max(component_scores.values())
-    components = min(t for t, value in component_scores.items() if value == best)
+    components = best_threshold(component_scores)
     cleaned = [remove_small_components(labels, components) for labels in predictions]
     enhancing, enhancing_scores = choose_min_enhancing_voxels(
         cleaned, references, enhancing_candidates

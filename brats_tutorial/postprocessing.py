@@ -142,5 +142,15 @@ def choose_min_enhancing_voxels(
             for prediction, reference in zip(predictions, references)
         ]
         scores[int(threshold)] = float(np.mean(values))
+    return best_threshold(scores), scores
+
+
+def best_threshold(scores: dict[int, float]) -> int:
+    """The threshold with the highest score; the smallest of them on a tie, so that a step that
+    does not help stays off.
+
+    >>> best_threshold({0: 0.5, 100: 0.7, 250: 0.7})
+    100
+    """
     best = max(scores.values())
-    return min(t for t, value in scores.items() if value == best), scores
+    return min(threshold for threshold, value in scores.items() if value == best)
