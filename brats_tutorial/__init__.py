@@ -20,7 +20,7 @@ Modules by job (the file answers the question):
   regions) and what trains it
 - ``training``, ``profiles``: ``train(...)`` and the quick / cpu / full profiles
 - ``run_folder``: a training run's folder (split, settings, configuration, log, models, whether
-  it finished) and how folders are named after settings
+  it finished); ``settings_key``: how folders are named after settings
 - ``course``: what the chapters call (data, split and cache, the trained model)
 - ``volume_metrics``, ``evaluation``: per-patient 3D metrics, the BraTS-style summary and the
   tables read from it (best, median and worst case)

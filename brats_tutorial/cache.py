@@ -44,7 +44,7 @@ from .discovery import CaseFiles, find_cases
 from .errors import BratsDataError
 from .loading import load_case
 from .preprocessing import PREPROCESSING_VERSION, PreprocessingSettings, preprocess_case
-from .run_folder import settings_key
+from .settings_key import settings_key
 
 MANIFEST_NAME: str = "manifest.json"
 #: Version of the manifest's layout.

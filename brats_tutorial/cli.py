@@ -141,6 +141,42 @@ def _add_no_progress_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
+def _add_command(
+    commands: argparse._SubParsersAction, name: str, handler, **kwargs
+) -> argparse.ArgumentParser:
+    """Add subcommand ``name``, run by ``handler(args)``; ``kwargs`` go to ``add_parser``."""
+    command = commands.add_parser(name, **kwargs)
+    # The handler gets its own parser, to report a bad value it checks itself as a usage error.
+    command.set_defaults(handler=handler, command_parser=command)
+    return command
+
+
+# Each subcommand below: ``_<name>_parser`` declares it and its arguments, ``_command_<name>``
+# runs it; ``build_parser`` (at the end) assembles them in the order ``--help`` lists them.
+
+
+def _download_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    download = _add_command(
+        commands,
+        "download",
+        _command_download,
+        help="get BraTS 2020 from Kaggle, or unpack the zip downloaded by hand, and check it",
+        description=f'Download BraTS 2020 from Kaggle with kagglehub (needs KAGGLE_USERNAME/KAGGLE_KEY or ~/.kaggle/kaggle.json; pip install "brats_tutorial[download]"), or unpack the zip downloaded by hand from {KAGGLE_DATASET_URL}; then check the training cases. Exit status 1 if a case fails the check, 2 if the download or the unpacking fails.',
+    )
+    download.add_argument(
+        "--zip", type=Path, metavar="PATH", help="the zip downloaded by hand (skips kagglehub)"
+    )
+    download.add_argument(
+        "--dest",
+        type=Path,
+        metavar="DIR",
+        help="with --zip: folder to unpack the zip into (must not exist; default: beside the zip, named after it)",
+    )
+    download.add_argument("--no-check", action="store_true", help="skip the data check")
+    _add_no_progress_argument(download)
+    return download
+
+
 def _command_download(args: argparse.Namespace) -> int:
     from .download import DownloadError, prepare_dataset
 
@@ -163,6 +199,37 @@ def _command_download(args: argparse.Namespace) -> int:
     return 0 if report is None or report.ok else 1
 
 
+def _synthetic_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    synthetic = _add_command(
+        commands,
+        "synthetic",
+        _command_synthetic,
+        help="make a synthetic BraTS-like data set",
+        description="Write synthetic cases in the BraTS 2020 layout (240x240x155, int16 images, uint8 labels {0,1,2,4}). Running it again with the same arguments does nothing: the data set is already there.",
+    )
+    synthetic.add_argument("output_dir", type=Path, help="folder to write the cases into")
+    synthetic.add_argument(
+        "--cases",
+        type=_POSITIVE,
+        default=SYNTHETIC_CASES,
+        help="number of cases (default %(default)s)",
+    )
+    synthetic.add_argument(
+        "--seed", type=_NON_NEGATIVE, default=0, help="data set seed (default %(default)s)"
+    )
+    synthetic.add_argument(
+        "--start-index",
+        type=_POSITIVE,
+        default=1,
+        help="number of the first case (default %(default)s)",
+    )
+    synthetic.add_argument(
+        "--compressed", action="store_true", help="write .nii.gz instead of .nii"
+    )
+    _add_no_progress_argument(synthetic)
+    return synthetic
+
+
 def _command_synthetic(args: argparse.Namespace) -> int:
     from .synthetic import generate_dataset
 
@@ -178,12 +245,52 @@ def _command_synthetic(args: argparse.Namespace) -> int:
     return 0
 
 
+#: ``check --expect-masks`` values and the ``expect_masks`` argument of ``validate_dataset``.
+_EXPECT_MASKS: dict[str, bool | None] = {"auto": None, "yes": True, "no": False}
+
+
+def _check_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    check = _add_command(
+        commands,
+        "check",
+        _command_check,
+        help="validate a BraTS data set and print the report",
+        description="Check every case: modalities present, shapes and affines agree, finite values, non-empty brain, valid labels, mask present. Exit status 1 if a case fails, 2 if the folder cannot be used (missing, not a folder, no BraTS files).",
+    )
+    check.add_argument("data_dir", type=Path, help="a BraTS folder (any layout)")
+    check.add_argument(
+        "--expect-masks",
+        choices=tuple(_EXPECT_MASKS),
+        default="auto",
+        help="yes: every case needs a mask; no: masks optional; auto (default): inferred",
+    )
+    _add_no_progress_argument(check)
+    return check
+
+
 def _command_check(args: argparse.Namespace) -> int:
     from .validation import check_command
 
     return check_command(
         args.data_dir, expect_masks=_EXPECT_MASKS[args.expect_masks], progress=not args.no_progress
     )
+
+
+def _cache_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    cache = _add_command(
+        commands,
+        "cache",
+        _command_cache,
+        help="build the preprocessed slice cache",
+        description="Preprocess every case with a mask into a cache of float16 slices and uint8 classes (never inside the data folder). Re-running reuses the cases that are up to date.",
+    )
+    cache.add_argument("data_dir", type=Path, help="BraTS folder (any layout the package reads)")
+    cache.add_argument(
+        "--cache-dir", type=Path, default=None, help="default: beside the data folder"
+    )
+    _add_no_progress_argument(cache)
+    _add_preprocessing_arguments(cache)
+    return cache
 
 
 def _command_cache(args: argparse.Namespace) -> int:
@@ -200,11 +307,89 @@ def _command_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    train = _add_command(
+        commands,
+        "train",
+        _command_train,
+        help="split by patient, build the cache and train a U-Net",
+        description="Train on the training patients of a patient-level split saved in RUN_DIR/split.json. Re-running with the same RUN_DIR resumes an interrupted run.",
+    )
+    train.add_argument("data_dir", type=Path)
+    train.add_argument("run_dir", type=Path, help="where the split, logs and models go")
+    train.add_argument(
+        "--profile",
+        choices=tuple(PROFILES),
+        default=None,
+        help=f"quick: synthetic-sized, a few epochs; cpu: real data on a CPU in a few minutes (the book's model); full: real data on a GPU (default: ${PROFILE_ENV} or quick)",
+    )
+    train.add_argument(
+        "--preset",
+        choices=("quick", "full", "original"),
+        default=None,
+        help="model preset (default: the profile's)",
+    )
+    train.add_argument("--epochs", type=_POSITIVE, default=None)
+    train.add_argument("--batch-size", type=_POSITIVE, default=None)
+    train.add_argument(
+        "--learning-rate", type=float, default=None, help="initial learning rate of Adam"
+    )
+    _add_improvement_arguments(train)
+    train.add_argument("--seed", type=_NON_NEGATIVE, default=0)
+    train.add_argument("--cache-dir", type=Path, default=None)
+    train.add_argument(
+        "--backup-dir",
+        type=Path,
+        default=None,
+        help="resume state (e.g. on Google Drive); default RUN_DIR/backup",
+    )
+    _add_preprocessing_arguments(train)
+    return train
+
+
+def _add_improvement_arguments(train: argparse.ArgumentParser) -> None:
+    """``train``'s improvements over the original recipe, saved in the run folder."""
+    improvements = train.add_argument_group(
+        "improvements (default: the profile's; saved in RUN_DIR, so predict applies them)"
+    )
+    improvements.add_argument(
+        "--context-slices",
+        type=_NON_NEGATIVE,
+        default=None,
+        help="2.5D input: neighbouring slices on each side as extra channels (0: plain 2D)",
+    )
+    improvements.add_argument(
+        "--target",
+        choices=TARGETS,
+        default=None,
+        help="classes: softmax over 4 classes; regions: sigmoid WT, TC, ET with per-region Dice + BCE (as nnU-Net)",
+    )
+    improvements.add_argument(
+        "--augment",
+        choices=AUGMENTATIONS,
+        default=None,
+        help="none; flip: left-right flips; rich: flips, rotation, scaling, intensity",
+    )
+    improvements.add_argument(
+        "--mirror",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="test-time augmentation by mirroring when predicting",
+    )
+    improvements.add_argument(
+        "--postprocess",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="choose post-processing thresholds (small components, small enhancing tumour) on the validation patients",
+    )
+
+
 def _command_train(args: argparse.Namespace) -> int:
     from .course import save_inference_settings, split_and_cache
     from .discovery import find_cases
+    from .model import load_trained_model
     from .run_folder import RunFolder
-    from .training import TrainingConfig, load_trained_model, train
+    from .training import TrainingConfig, train
 
     folder = RunFolder(args.run_dir)
     folder.path.mkdir(parents=True, exist_ok=True)
@@ -264,216 +449,9 @@ def _command_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _command_predict(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from .inference import predict_folder
-    from .postprocessing import PostprocessingSettings
-    from .run_folder import RunFolder
-    from .training import load_trained_model
-
-    folder = RunFolder(args.run_dir)
-    model_path = folder.path / args.model
-    if not model_path.exists():
-        raise BratsDataError(
-            model_path, "not found: is this the folder `brats-tutorial train` wrote?"
-        )
-    settings = folder.load_preprocessing()
-    inference = folder.load_inference()
-    if args.mirror is not None:
-        inference = replace(inference, mirror=args.mirror)
-    if not args.postprocess:
-        inference = replace(inference, postprocessing=PostprocessingSettings())
-    case_ids = None
-    if args.split != "all":
-        case_ids = getattr(folder.load_split(), args.split)
-    model = load_trained_model(model_path)
-    print(f"inference settings: {inference.to_dict()}")
-    report = predict_folder(
-        model, args.data_dir, args.output_dir, settings, case_ids=case_ids, inference=inference
-    )
-    print(report.format())
-    return 1 if report.failed else 0
-
-
-def _command_evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate_folder, save_scores_csv, scores_table
-
-    case_ids = None
-    if args.run_dir is not None:
-        from .splits import load_split
-
-        case_ids = list(getattr(load_split(Path(args.run_dir) / RUN_SPLIT_FILE), args.split))
-    per_case = evaluate_folder(
-        args.predictions_dir, args.data_dir, case_ids=case_ids, missing=args.missing
-    )
-    csv_path = Path(args.csv) if args.csv else Path(args.predictions_dir).parent / "scores.csv"
-    save_scores_csv(per_case, csv_path)
-    print(scores_table(per_case).to_string(float_format=lambda v: f"{v:.3f}"))
-    print(f"per-case scores and summary: {csv_path}")
-    return 0
-
-
-#: ``check --expect-masks`` values and the ``expect_masks`` argument of ``validate_dataset``.
-_EXPECT_MASKS: dict[str, bool | None] = {"auto": None, "yes": True, "no": False}
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="brats-tutorial",
-        description="Brain-tumour segmentation on BraTS with a 2D U-Net: data, training, prediction, evaluation.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def add_command(name: str, handler, **kwargs) -> argparse.ArgumentParser:
-        command = commands.add_parser(name, **kwargs)
-        # The handler gets its own parser, to report a bad value it checks itself as a usage error.
-        command.set_defaults(handler=handler, command_parser=command)
-        return command
-
-    download = add_command(
-        "download",
-        _command_download,
-        help="get BraTS 2020 from Kaggle, or unpack the zip downloaded by hand, and check it",
-        description=f'Download BraTS 2020 from Kaggle with kagglehub (needs KAGGLE_USERNAME/KAGGLE_KEY or ~/.kaggle/kaggle.json; pip install "brats_tutorial[download]"), or unpack the zip downloaded by hand from {KAGGLE_DATASET_URL}; then check the training cases. Exit status 1 if a case fails the check, 2 if the download or the unpacking fails.',
-    )
-    download.add_argument(
-        "--zip", type=Path, metavar="PATH", help="the zip downloaded by hand (skips kagglehub)"
-    )
-    download.add_argument(
-        "--dest",
-        type=Path,
-        metavar="DIR",
-        help="with --zip: folder to unpack the zip into (must not exist; default: beside the zip, named after it)",
-    )
-    download.add_argument("--no-check", action="store_true", help="skip the data check")
-    _add_no_progress_argument(download)
-
-    synthetic = add_command(
-        "synthetic",
-        _command_synthetic,
-        help="make a synthetic BraTS-like data set",
-        description="Write synthetic cases in the BraTS 2020 layout (240x240x155, int16 images, uint8 labels {0,1,2,4}). Running it again with the same arguments does nothing: the data set is already there.",
-    )
-    synthetic.add_argument("output_dir", type=Path, help="folder to write the cases into")
-    synthetic.add_argument(
-        "--cases",
-        type=_POSITIVE,
-        default=SYNTHETIC_CASES,
-        help="number of cases (default %(default)s)",
-    )
-    synthetic.add_argument(
-        "--seed", type=_NON_NEGATIVE, default=0, help="data set seed (default %(default)s)"
-    )
-    synthetic.add_argument(
-        "--start-index",
-        type=_POSITIVE,
-        default=1,
-        help="number of the first case (default %(default)s)",
-    )
-    synthetic.add_argument(
-        "--compressed", action="store_true", help="write .nii.gz instead of .nii"
-    )
-    _add_no_progress_argument(synthetic)
-
-    check = add_command(
-        "check",
-        _command_check,
-        help="validate a BraTS data set and print the report",
-        description="Check every case: modalities present, shapes and affines agree, finite values, non-empty brain, valid labels, mask present. Exit status 1 if a case fails, 2 if the folder cannot be used (missing, not a folder, no BraTS files).",
-    )
-    check.add_argument("data_dir", type=Path, help="a BraTS folder (any layout)")
-    check.add_argument(
-        "--expect-masks",
-        choices=tuple(_EXPECT_MASKS),
-        default="auto",
-        help="yes: every case needs a mask; no: masks optional; auto (default): inferred",
-    )
-    _add_no_progress_argument(check)
-
-    cache = add_command(
-        "cache",
-        _command_cache,
-        help="build the preprocessed slice cache",
-        description="Preprocess every case with a mask into a cache of float16 slices and uint8 classes (never inside the data folder). Re-running reuses the cases that are up to date.",
-    )
-    cache.add_argument("data_dir", type=Path, help="BraTS folder (any layout the package reads)")
-    cache.add_argument(
-        "--cache-dir", type=Path, default=None, help="default: beside the data folder"
-    )
-    _add_no_progress_argument(cache)
-    _add_preprocessing_arguments(cache)
-
-    train = add_command(
-        "train",
-        _command_train,
-        help="split by patient, build the cache and train a U-Net",
-        description="Train on the training patients of a patient-level split saved in RUN_DIR/split.json. Re-running with the same RUN_DIR resumes an interrupted run.",
-    )
-    train.add_argument("data_dir", type=Path)
-    train.add_argument("run_dir", type=Path, help="where the split, logs and models go")
-    train.add_argument(
-        "--profile",
-        choices=tuple(PROFILES),
-        default=None,
-        help=f"quick: synthetic-sized, a few epochs; cpu: real data on a CPU in a few minutes (the book's model); full: real data on a GPU (default: ${PROFILE_ENV} or quick)",
-    )
-    train.add_argument(
-        "--preset",
-        choices=("quick", "full", "original"),
-        default=None,
-        help="model preset (default: the profile's)",
-    )
-    train.add_argument("--epochs", type=_POSITIVE, default=None)
-    train.add_argument("--batch-size", type=_POSITIVE, default=None)
-    train.add_argument(
-        "--learning-rate", type=float, default=None, help="initial learning rate of Adam"
-    )
-    improvements = train.add_argument_group(
-        "improvements (default: the profile's; saved in RUN_DIR, so predict applies them)"
-    )
-    improvements.add_argument(
-        "--context-slices",
-        type=_NON_NEGATIVE,
-        default=None,
-        help="2.5D input: neighbouring slices on each side as extra channels (0: plain 2D)",
-    )
-    improvements.add_argument(
-        "--target",
-        choices=TARGETS,
-        default=None,
-        help="classes: softmax over 4 classes; regions: sigmoid WT, TC, ET with per-region Dice + BCE (as nnU-Net)",
-    )
-    improvements.add_argument(
-        "--augment",
-        choices=AUGMENTATIONS,
-        default=None,
-        help="none; flip: left-right flips; rich: flips, rotation, scaling, intensity",
-    )
-    improvements.add_argument(
-        "--mirror",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="test-time augmentation by mirroring when predicting",
-    )
-    improvements.add_argument(
-        "--postprocess",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="choose post-processing thresholds (small components, small enhancing tumour) on the validation patients",
-    )
-    train.add_argument("--seed", type=_NON_NEGATIVE, default=0)
-    train.add_argument("--cache-dir", type=Path, default=None)
-    train.add_argument(
-        "--backup-dir",
-        type=Path,
-        default=None,
-        help="resume state (e.g. on Google Drive); default RUN_DIR/backup",
-    )
-    _add_preprocessing_arguments(train)
-
-    predict = add_command(
+def _predict_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    predict = _add_command(
+        commands,
         "predict",
         _command_predict,
         help="predict whole cases and write <CASE>.nii.gz",
@@ -503,8 +481,44 @@ def build_parser() -> argparse.ArgumentParser:
         default="test",
         help="which patients of RUN_DIR/split.json (default %(default)s; 'all' for every case)",
     )
+    return predict
 
-    evaluate = add_command(
+
+def _command_predict(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from .inference import predict_folder
+    from .model import load_trained_model
+    from .postprocessing import PostprocessingSettings
+    from .run_folder import RunFolder
+
+    folder = RunFolder(args.run_dir)
+    model_path = folder.path / args.model
+    if not model_path.exists():
+        raise BratsDataError(
+            model_path, "not found: is this the folder `brats-tutorial train` wrote?"
+        )
+    settings = folder.load_preprocessing()
+    inference = folder.load_inference()
+    if args.mirror is not None:
+        inference = replace(inference, mirror=args.mirror)
+    if not args.postprocess:
+        inference = replace(inference, postprocessing=PostprocessingSettings())
+    case_ids = None
+    if args.split != "all":
+        case_ids = getattr(folder.load_split(), args.split)
+    model = load_trained_model(model_path)
+    print(f"inference settings: {inference.to_dict()}")
+    report = predict_folder(
+        model, args.data_dir, args.output_dir, settings, case_ids=case_ids, inference=inference
+    )
+    print(report.format())
+    return 1 if report.failed else 0
+
+
+def _evaluate_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    evaluate = _add_command(
+        commands,
         "evaluate",
         _command_evaluate,
         help="per-patient 3D metrics and BraTS-style summary",
@@ -533,6 +547,44 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--csv", default=None, help="output CSV (default: scores.csv beside PREDICTIONS_DIR)"
     )
+    return evaluate
+
+
+def _command_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate_folder, save_scores_csv, scores_table
+
+    case_ids = None
+    if args.run_dir is not None:
+        from .splits import load_split
+
+        case_ids = list(getattr(load_split(Path(args.run_dir) / RUN_SPLIT_FILE), args.split))
+    per_case = evaluate_folder(
+        args.predictions_dir, args.data_dir, case_ids=case_ids, missing=args.missing
+    )
+    csv_path = Path(args.csv) if args.csv else Path(args.predictions_dir).parent / "scores.csv"
+    save_scores_csv(per_case, csv_path)
+    print(scores_table(per_case).to_string(float_format=lambda v: f"{v:.3f}"))
+    print(f"per-case scores and summary: {csv_path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="brats-tutorial",
+        description="Brain-tumour segmentation on BraTS with a 2D U-Net: data, training, prediction, evaluation.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add_subcommand in (
+        _download_parser,
+        _synthetic_parser,
+        _check_parser,
+        _cache_parser,
+        _train_parser,
+        _predict_parser,
+        _evaluate_parser,
+    ):
+        add_subcommand(commands)
     return parser
 
 

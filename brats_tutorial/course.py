@@ -8,6 +8,7 @@ trained with the same settings, or trains one now.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from .discovery import CaseFiles, find_cases
 from .errors import BratsDataError
 from .preprocessing import PreprocessingSettings
 from .profiles import Profile, get_profile
-from .run_folder import RunFolder, settings_key
+from .run_folder import RunFolder
+from .settings_key import settings_key
 from .splits import PatientSplit, load_or_make_split
 
 #: Short citation that every figure of real BraTS data carries (full references in the book).
@@ -262,14 +264,19 @@ def trained_model(
     split: PatientSplit,
     retrain: bool = False,
     verbose: int | str = 2,
+    callbacks: list | None = None,
     **overrides,
 ):
     """The model of a finished run with these settings, or a new one trained now.
 
-    Chapter 6 trains; chapter 7 calls this too, and gets chapter 6's model when it ran with the
-    same profile, data and settings, else trains its own.
+    Chapters 5, 6, 7, 8 and 9 all call this: whichever runs first with the same profile, data
+    and settings trains the model, and the others load that run (one training per book build).
+    The run folder records how long the training took (:meth:`RunFolder.load_timing`).
 
     Args:
+        retrain: train again even when a finished run with these settings exists.
+        verbose: Keras ``fit`` verbosity while training.
+        callbacks: extra Keras callbacks while training (e.g. a progress printer).
         overrides: fields of :class:`brats_tutorial.training.TrainingConfig` (e.g. ``epochs``).
 
     Returns:
@@ -281,7 +288,8 @@ def trained_model(
     """
     import pandas as pd
 
-    from .training import TrainingConfig, load_trained_model, train
+    from .model import load_trained_model
+    from .training import TrainingConfig, train
 
     probe = TrainingConfig.from_profile(data.profile, data.work_dir, **overrides)
     key = {k: str(v) for k, v in vars(probe).items() if k not in ("output_dir", "backup_dir")}
@@ -297,7 +305,9 @@ def trained_model(
         model = load_trained_model(config.best_model_path)
         history = pd.read_csv(config.log_path)
     else:
-        result = train(config, info.cache_dir, split, verbose=verbose)
+        start_wall, start_cpu = time.perf_counter(), time.process_time()
+        result = train(config, info.cache_dir, split, verbose=verbose, callbacks=callbacks or ())
+        folder.save_timing(time.perf_counter() - start_wall, time.process_time() - start_cpu)
         model, history = load_trained_model(config.best_model_path), result.history
     if retrain or not folder.inference_path.exists():
         save_inference_settings(

@@ -1,4 +1,5 @@
-"""The 2D U-Net: configuration, presets, builder, parameter count and receptive field.
+"""The 2D U-Net: configuration, presets, builder, parameter count, receptive field, and loading
+a trained one (:func:`load_trained_model`).
 
 The network maps a stack of MRI slices to per-pixel class probabilities:
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import keras
@@ -369,3 +371,16 @@ def receptive_field(config: UNetConfig | str) -> int:
         low, high = _decoder_input_interval(config, 0, position, position)
         widths.append(high - low + 1)
     return max(widths)
+
+
+def load_trained_model(path: str | Path) -> keras.Model:
+    """Load a model saved by :func:`brats_tutorial.training.train` (``best.keras`` or
+    ``last.keras``) for inference.
+
+    The model is not compiled. The package's losses and metrics are registered with Keras first
+    (importing :mod:`brats_tutorial.losses` and :mod:`brats_tutorial.training_metrics`), so the
+    names a saved training configuration refers to are known after loading.
+    """
+    from . import losses, training_metrics  # noqa: F401  (registers the custom objects)
+
+    return keras.models.load_model(path, compile=False)

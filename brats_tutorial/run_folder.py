@@ -7,19 +7,19 @@ A run folder holds::
     config.json           the training configuration (model, epochs, 2.5D context, target, ...)
     inference.json        how to predict with it: test-time mirroring, post-processing
     training_log.csv      one row per finished epoch
+    timing.json           how long the training took (wall and CPU seconds), when it was measured
     best.keras, best.json the model with the lowest validation loss, and that loss
     last.keras            the model after the last finished epoch
     backup/               the resume state while a run is unfinished (deleted at its end)
 
 The chapters (:mod:`brats_tutorial.course`) and the command line (``brats-tutorial train``,
 ``predict``, ``evaluate``) both read and write runs through :class:`RunFolder`, so a run trained
-in a chapter can be used from the command line and the reverse. :func:`settings_key` is the one
-way folders are named after their settings (runs, caches, work folders).
+in a chapter can be used from the command line and the reverse. Run folders are named after
+their settings with :func:`brats_tutorial.settings_key.settings_key`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,23 +36,8 @@ CONFIG_FILE: str = "config.json"
 LOG_FILE: str = "training_log.csv"
 BEST_MODEL_FILE: str = "best.keras"
 LAST_MODEL_FILE: str = "last.keras"
+TIMING_FILE: str = "timing.json"
 BACKUP_FOLDER: str = "backup"
-
-
-def settings_key(settings: Any, length: int = 10) -> str:
-    """A short hexadecimal name for some settings: equal settings, equal names.
-
-    Args:
-        settings: anything JSON can write (objects that it cannot are written with ``str``).
-        length: number of hexadecimal digits.
-
-    >>> settings_key({"epochs": 20, "image_size": 64}) == settings_key({"image_size": 64, "epochs": 20})
-    True
-    >>> len(settings_key("any text", length=8))
-    8
-    """
-    text = json.dumps(settings, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
 @dataclass(frozen=True)
@@ -99,6 +84,10 @@ class RunFolder:
     @property
     def last_model_path(self) -> Path:
         return self.path / LAST_MODEL_FILE
+
+    @property
+    def timing_path(self) -> Path:
+        return self.path / TIMING_FILE
 
     @property
     def default_backup_dir(self) -> Path:
@@ -151,11 +140,25 @@ class RunFolder:
             return InferenceSettings()
         return InferenceSettings.from_dict(json.loads(self.inference_path.read_text()))
 
+    def save_timing(self, wall_seconds: float, cpu_seconds: float) -> None:
+        """Record how long the training took: wall-clock and process CPU seconds."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        save_json_atomic(
+            self.timing_path, {"wall_s": round(wall_seconds, 1), "cpu_s": round(cpu_seconds, 1)}
+        )
+
+    def load_timing(self) -> dict[str, float] | None:
+        """``{"wall_s": ..., "cpu_s": ...}`` as :meth:`save_timing` wrote it, or ``None`` when the
+        run has no record (trained before timings were kept, or by other code)."""
+        if not self.timing_path.exists():
+            return None
+        return json.loads(self.timing_path.read_text())
+
     def load_best_model(self):
         """The run's best model (``best.keras``), for inference: what a chapter needs to use a run
         that the command line trained, with :meth:`load_preprocessing` and
         :meth:`load_inference`."""
-        from .training import load_trained_model
+        from .model import load_trained_model
 
         return load_trained_model(self._needed(self.best_model_path))
 

@@ -383,8 +383,3 @@ def train(
         resumed=resumed,
         devices=devices,
     )
-
-
-def load_trained_model(path: str | Path) -> keras.Model:
-    """Load a model saved by ``train`` (``best.keras`` or ``last.keras``) for inference."""
-    return keras.models.load_model(path, compile=False)

@@ -9,7 +9,8 @@ from brats_tutorial.errors import BratsDataError
 from brats_tutorial.inference import InferenceSettings
 from brats_tutorial.postprocessing import PostprocessingSettings
 from brats_tutorial.preprocessing import PreprocessingSettings
-from brats_tutorial.run_folder import RunFolder, settings_key
+from brats_tutorial.run_folder import RunFolder
+from brats_tutorial.settings_key import settings_key
 from brats_tutorial.splits import PatientSplit
 
 
