@@ -1,43 +1,45 @@
-"""Measure what each improvement of the course's recipe is worth, on real patients.
+"""Measure what each improvement of the course's recipe is worth, on real patients, against
+the noise of training again.
 
-Each variant changes one thing of the ``cpu`` profile's recipe (the book's real-data model:
-FLAIR + T1ce, 64 x 64, quick U-Net, 20 epochs, left-right flips, softmax over 4 classes), trains
-on the training patients, and is scored per patient on the validation patients (where choices
-are made) and on the test patients (reported, never tuned on), in 3D, at the original
-240 x 240 x 155 resolution: Dice and HD95 of the whole tumour (WT), tumour core (TC) and
-enhancing tumour (ET). Test-time mirroring and post-processing reuse the baseline's model; the
+Each variant changes one thing of the baseline recipe (the ``cpu`` profile's recipe before any
+step was adopted: FLAIR + T1ce, 64 x 64, quick U-Net, 20 epochs, left-right flips, softmax over
+4 classes), trains on the training patients once per seed (``--seeds``, default 0 1 2), and is
+scored per patient on the validation patients (where choices are made) and on the test patients
+(reported, never consulted), in 3D, at the original 240 x 240 x 155 resolution: Dice and HD95 of
+the whole tumour (WT), tumour core (TC) and enhancing tumour (ET). Test-time mirroring and
+post-processing reuse the model of the same seed (the baseline's, or rich augmentation's); the
 post-processing thresholds are chosen on the validation patients only.
+
+The adoption rule (:mod:`brats_tutorial.effects`, fixed before the numbers): on the validation
+patients, a variant's effect (the mean over seeds of its paired difference of mean Dice to the
+baseline of the same seed) must exceed the noise (the baseline's own standard deviation over
+seeds), averaged over the three regions, with no region worse by more than its noise.
 
 The split is fixed (stated, not cross-validated: five folds would cost five times the CPU): the
 ``cpu`` profile's split of the data folder, seed 0, validation fraction 0.15 and test fraction
 0.25, i.e. 14 / 4 / 6 patients of the 24-case BraTS 2018 sample.
 
-Writes one CSV row per variant, patient and region (``--csv``, default
+Writes one CSV row per variant, seed, patient and region (``--csv``, default
 ``brats_tutorial/results/improvements.csv``, which the package ships for chapter 9) with the
-commit, the date, the machine, the training wall and CPU seconds, and prints per variant the
-mean Dice and HD95 on the validation and test patients and the paired difference to the baseline per patient (mean, smallest and largest).
+commit, the date, the machine, the training wall and CPU seconds; prints per variant and seed the
+mean Dice, then the summary with effects, noise and the rule's verdict. Run it from a committed
+tree: the commit column says ``+dirty`` otherwise.
 
-A variant whose run folder already holds a finished run (with its ``timing.json``) is not
-trained again: its model is reloaded and scored, so a second call with more variants costs only
-the new trainings. On the model of a finished run the predictions and scores are deterministic:
-scoring the same runs again gave identical numbers (measured: largest difference 0.0).
+A run whose folder already holds a finished run with its recorded timing is not trained again:
+its model is reloaded and scored, so a call with more variants or seeds costs only the new
+trainings (and an interrupted call resumes where it stopped).
 
-Measured on the 24-case sample, 2-core CPU, TensorFlow backend, 2026-11-30: 250 to 320 s of
-training CPU time per variant at 64 x 64 and 20 epochs (the same recipe varied by 20 % between
-two runs), about twice that for 40 epochs or 96 x 96, and 25 to 55 s to predict and score the 10
-patients. ``size_128`` (about 4 times the baseline's time) was not run.
+Run from the repository root (about 5 minutes per trained variant and seed on a 2-core CPU,
+measured 2026-11-30: 250 to 320 s of training CPU time at 64 x 64 and 20 epochs)::
 
-Run from the repository root (about 5 minutes per trained variant on a 2-core CPU)::
-
-    python benchmarks/improvements.py                       # every variant, the course's sample
-    python benchmarks/improvements.py --variants baseline regions mirror
+    python benchmarks/improvements.py                          # the default variants, seeds 0 1 2
+    python benchmarks/improvements.py --variants baseline mirror --seeds 0 1
     python benchmarks/improvements.py --data-dir /path/to/BraTS --csv my_results.csv
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -58,6 +60,7 @@ from brats_tutorial import course  # noqa: E402
 from brats_tutorial.constants import DEFAULT_MODALITIES  # noqa: E402
 from brats_tutorial.data_sources import default_work_dir, sample_dir  # noqa: E402
 from brats_tutorial.discovery import find_cases  # noqa: E402
+from brats_tutorial.effects import adoption, effects, seed_means  # noqa: E402
 from brats_tutorial.evaluation import evaluate_case  # noqa: E402
 from brats_tutorial.inference import (  # noqa: E402
     InferenceSettings,
@@ -65,9 +68,10 @@ from brats_tutorial.inference import (  # noqa: E402
     predict_case,
 )
 from brats_tutorial.loading import load_case  # noqa: E402
+from brats_tutorial.model import load_trained_model  # noqa: E402
 from brats_tutorial.profiles import get_profile  # noqa: E402
-from brats_tutorial.run_folder import settings_key  # noqa: E402
-from brats_tutorial.training import TrainingConfig, load_trained_model, train  # noqa: E402
+from brats_tutorial.settings_key import settings_key  # noqa: E402
+from brats_tutorial.training import TrainingConfig, train  # noqa: E402
 
 REGIONS = ("WT", "TC", "ET")
 
@@ -123,11 +127,6 @@ VARIANTS: dict[str, Variant] = {
             postprocess=True,
             model_of="baseline",
         ),
-        Variant(
-            "seed_1",
-            "the baseline trained again with another seed: how much a rerun alone changes",
-            training={"seed": 1},
-        ),
         Variant("epochs_40", "40 epochs instead of 20", training={"epochs": 40}),
         Variant(
             "rich_mirror_post",
@@ -161,6 +160,23 @@ VARIANTS: dict[str, Variant] = {
 }
 
 
+#: What a plain call measures: the baseline, every single step and the two inference steps on
+#: the rich-augmentation model (the recipe the cpu profile had adopted). The others (more epochs,
+#: larger slices, all steps combined) stay available by name.
+DEFAULT_VARIANTS: tuple[str, ...] = (
+    "baseline",
+    "mirror",
+    "postprocess",
+    "rich_augment",
+    "rich_mirror",
+    "four_modalities",
+    "context_1",
+    "regions",
+)
+#: Training seeds of a plain call: each trained variant is trained once per seed.
+DEFAULT_SEEDS: tuple[int, ...] = (0, 1, 2)
+
+
 def commit() -> str:
     try:
         text = subprocess.run(
@@ -188,10 +204,19 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=None, help="default: the course's sample")
-    parser.add_argument("--variants", nargs="+", choices=tuple(VARIANTS), default=list(VARIANTS))
+    parser.add_argument(
+        "--variants", nargs="+", choices=tuple(VARIANTS), default=list(DEFAULT_VARIANTS)
+    )
     parser.add_argument("--csv", type=Path, default=Path("brats_tutorial/results/improvements.csv"))
     parser.add_argument("--work-dir", type=Path, default=None, help="runs and caches go here")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split and the training")
+    parser.add_argument("--split-seed", type=int, default=0, help="seed of the patient split")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=list(DEFAULT_SEEDS),
+        help="training seeds: every trained variant is trained once per seed (default: 0 1 2)",
+    )
     parser.add_argument(
         "--epochs", type=int, default=None, help="override every variant's epochs (a quick check)"
     )
@@ -231,78 +256,21 @@ def main(argv: list[str] | None = None) -> int:
         base = VARIANTS[variant_name].model_of
         if base and base not in wanted:
             wanted.insert(0, base)
-    models: dict[str, tuple] = {}
+    models: dict[tuple[str, int], tuple] = {}
     rows: list[dict] = []
+    split_path = work_dir / f"split_seed{args.split_seed}.json"
     for name in wanted:
         variant = VARIANTS[name]
         settings = profile.preprocessing_settings(**variant.preprocessing)
-        split_path = work_dir / f"split_seed{args.seed}.json"
         info, split = course.split_and_cache(
-            data_dir, cases, profile, split_path, settings, seed=args.seed, progress=False
+            data_dir, cases, profile, split_path, settings, seed=args.split_seed, progress=False
         )
-        wall = cpu = float("nan")
-        if variant.model_of:
-            model, wall, cpu = models[variant.model_of]
-            trained_here = False
-        else:
-            key = settings_key([settings.to_dict(), variant.training, args.seed, args.epochs])
-            run = work_dir / "runs" / f"{name}_{key}"
-            overrides = dict(variant.training)
-            if args.epochs:
-                overrides["epochs"] = args.epochs
-            config = TrainingConfig.from_profile(profile, run, **{"seed": args.seed, **overrides})
-            timing_path = run / "timing.json"
-            if config.is_finished() and timing_path.exists():  # trained by an earlier call
-                timing = json.loads(timing_path.read_text())
-                wall, cpu, trained_here = timing["wall_s"], timing["cpu_s"], False
-                print(f"{name}: reusing the finished run {run}")
-            else:
-                start_wall, start_cpu = time.perf_counter(), time.process_time()
-                train(config, info.cache_dir, split, verbose=0)
-                wall, cpu = time.perf_counter() - start_wall, time.process_time() - start_cpu
-                timing_path.write_text(json.dumps({"wall_s": wall, "cpu_s": cpu}))
-                trained_here = True
-            model = load_trained_model(config.best_model_path)
-            models[name] = (model, wall, cpu)
-        inference = InferenceSettings(mirror=variant.mirror)
-        if variant.postprocess:
-            validation_cases = [by_id[case_id] for case_id in split.validation]
-            inference, _ = choose_inference_settings(
-                model, validation_cases, settings, mirror=variant.mirror
+        for seed in args.seeds:
+            rows += measure_variant(
+                variant, seed, args, profile, settings, info, split, by_id, work_dir, models, stamp
             )
-        start = time.perf_counter()
-        for part in ("validation", "test"):
-            for case_id in getattr(split, part):
-                case = load_case(by_id[case_id], settings.modalities, load_mask=True)
-                labels = predict_case(model, case, settings, inference=inference)
-                scores = evaluate_case(labels, case.mask, case.spacing, case_id)
-                for region in REGIONS:
-                    rows.append(
-                        {
-                            "variant": name,
-                            "description": variant.description,
-                            "part": part,
-                            "case_id": case_id,
-                            "region": region,
-                            "dice": scores[f"Dice_{region}"],
-                            "hd95_mm": scores[f"HD95_{region}"],
-                            "train_wall_s": round(wall, 1),
-                            "train_cpu_s": round(cpu, 1),
-                            "trained_here": trained_here,
-                            "inference": str(inference.to_dict()),
-                            **stamp,
-                        }
-                    )
-        predict_seconds = time.perf_counter() - start
-        table = pd.DataFrame([r for r in rows if r["variant"] == name])
-        means = table.groupby(["part", "region"])["dice"].mean().unstack()[list(REGIONS)]
-        print(
-            f"\n{name}: {variant.description}\n  training {wall:.0f} s wall, {cpu:.0f} s CPU; "
-            f"predicting and scoring {predict_seconds:.0f} s; inference {inference.to_dict()}\n"
-            + means.round(3).to_string()
-        )
-        args.csv.parent.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame(rows).to_csv(args.csv.with_suffix(".partial.csv"), index=False)
+            args.csv.parent.mkdir(parents=True, exist_ok=True)
+            pd.DataFrame(rows).to_csv(args.csv.with_suffix(".partial.csv"), index=False)
 
     results = pd.DataFrame(rows)
     temporary = args.csv.with_suffix(".tmp")
@@ -314,27 +282,94 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def summary(results: pd.DataFrame, baseline: str = "baseline") -> pd.DataFrame:
-    """Per variant and part: mean Dice and HD95 per region, and the paired Dice difference to
-    the baseline (mean [min, max] over the patients)."""
-    lines = []
-    for (variant, part), table in results.groupby(["variant", "part"], sort=False):
-        line = {"variant": variant, "part": part, "patients": table["case_id"].nunique()}
-        for region in REGIONS:
-            rows = table[table["region"] == region].set_index("case_id")
-            line[f"Dice_{region}"] = round(rows["dice"].mean(), 3)
-            line[f"HD95_{region}"] = round(rows["hd95_mm"].mean(), 1)
-            base = results[
-                (results["variant"] == baseline)
-                & (results["part"] == part)
-                & (results["region"] == region)
-            ].set_index("case_id")["dice"]
-            if variant != baseline and len(base):
-                difference = (rows["dice"] - base).dropna()
-                line[f"diff_{region}"] = (
-                    f"{difference.mean():+.3f} [{difference.min():+.3f}, {difference.max():+.3f}]"
+def measure_variant(
+    variant: Variant, seed, args, profile, settings, info, split, by_id, work_dir, models, stamp
+) -> list[dict]:
+    """Train (or reload) one variant with one seed, and score it on every validation and test
+    patient: one row per patient and region."""
+    wall = cpu = float("nan")
+    if variant.model_of:
+        model, wall, cpu = models[(variant.model_of, seed)]
+        trained_here = False
+    else:
+        key = settings_key([settings.to_dict(), variant.training, seed, args.epochs])
+        run = work_dir / "runs" / f"{variant.name}_seed{seed}_{key}"
+        overrides = {"seed": seed, **variant.training}
+        if args.epochs:
+            overrides["epochs"] = args.epochs
+        config = TrainingConfig.from_profile(profile, run, **overrides)
+        timing = config.run_folder.load_timing()
+        if config.is_finished() and timing:  # trained by an earlier call
+            wall, cpu, trained_here = timing["wall_s"], timing["cpu_s"], False
+            print(f"{variant.name} seed {seed}: reusing the finished run {run}")
+        else:
+            start_wall, start_cpu = time.perf_counter(), time.process_time()
+            train(config, info.cache_dir, split, verbose=0)
+            wall, cpu = time.perf_counter() - start_wall, time.process_time() - start_cpu
+            config.run_folder.save_timing(wall, cpu)
+            trained_here = True
+        model = load_trained_model(config.best_model_path)
+        models[(variant.name, seed)] = (model, wall, cpu)
+    inference = InferenceSettings(mirror=variant.mirror)
+    if variant.postprocess:
+        validation_cases = [by_id[case_id] for case_id in split.validation]
+        inference, _ = choose_inference_settings(
+            model, validation_cases, settings, mirror=variant.mirror
+        )
+    start = time.perf_counter()
+    rows = []
+    for part in ("validation", "test"):
+        for case_id in getattr(split, part):
+            case = load_case(by_id[case_id], settings.modalities, load_mask=True)
+            labels = predict_case(model, case, settings, inference=inference)
+            scores = evaluate_case(labels, case.mask, case.spacing, case_id)
+            for region in REGIONS:
+                rows.append(
+                    {
+                        "variant": variant.name,
+                        "description": variant.description,
+                        "seed": seed,
+                        "part": part,
+                        "case_id": case_id,
+                        "region": region,
+                        "dice": scores[f"Dice_{region}"],
+                        "hd95_mm": scores[f"HD95_{region}"],
+                        "train_wall_s": round(wall, 1),
+                        "train_cpu_s": round(cpu, 1),
+                        "trained_here": trained_here,
+                        "inference": str(inference.to_dict()),
+                        **stamp,
+                    }
                 )
-        line["train_wall_s"] = table["train_wall_s"].iloc[0]
+    table = pd.DataFrame(rows)
+    means = table.groupby(["part", "region"])["dice"].mean().unstack()[list(REGIONS)]
+    print(
+        f"\n{variant.name} seed {seed}: {variant.description}\n  training {wall:.0f} s wall, "
+        f"{cpu:.0f} s CPU; predicting and scoring {time.perf_counter() - start:.0f} s; "
+        f"inference {inference.to_dict()}\n" + means.round(3).to_string()
+    )
+    return rows
+
+
+def summary(results: pd.DataFrame, baseline: str = "baseline") -> pd.DataFrame:
+    """Per variant, on the validation patients: mean Dice per region (mean over seeds), the
+    effect against the baseline with its spread over seeds, the noise of a rerun, and the
+    verdict of the adoption rule (:mod:`brats_tutorial.effects`); test means beside, reported
+    only."""
+    table = effects(results, baseline).reset_index()
+    verdict = adoption(effects(results, baseline))
+    test_means = seed_means(results, "test").groupby(level="variant").mean()
+    lines = []
+    for variant, rows in table.groupby("variant", sort=False):
+        line = {"variant": variant, "seeds": int(rows["seeds"].min())}
+        for _, row in rows.iterrows():
+            region = row["region"]
+            line[f"val_{region}"] = round(row["variant_dice"], 3)
+            line[f"effect_{region}"] = f"{row['effect']:+.3f} (sd {row['effect_sd']:.3f})"
+            line[f"noise_{region}"] = round(row["noise"], 3)
+            line[f"test_{region}"] = round(test_means.loc[variant, region], 3)
+        line["adopted"] = bool(verdict.loc[variant, "adopted"])
+        line["reason"] = verdict.loc[variant, "reason"]
         lines.append(line)
     return pd.DataFrame(lines)
 
