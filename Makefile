@@ -1,12 +1,17 @@
 # Two commands that work on a fresh machine with only Python 3.10+:
 #   make book   builds the HTML book in _build/html, executing every chapter: on real data where
 #               BRATS_DATA_DIR names a BraTS folder (then in the "cpu" profile), else on synthetic data
-#   make test   runs every test: unit tests (TensorFlow, then JAX backend) and every notebook under
-#               nbval (always on the synthetic data, quick profile)
+#   make test   runs every test: lint, unit tests, doctests, the JAX pass, every chapter under
+#               nbval (its student edition, on synthetic data) and the browser check of the book
+# For contributors: make test-quick (the unit tests that neither train nor execute notebooks).
+# CI (.ci/run) runs `make -j 2 test WITH_BOOK=1 BOOK_DATA_DIR=<the real sample>`: the book is built
+# beside the tests, and the browser check waits for it.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Each phase prints its time ("== NAME: N s").
+TIMED := bash .ci/timed
 # Chapters run in the quick profile on synthetic data unless told otherwise; with a real BraTS
 # folder in BRATS_DATA_DIR the book is built in the "cpu" profile (real data, a few minutes).
 ifdef BRATS_DATA_DIR
@@ -16,8 +21,13 @@ export BRATS_PROFILE ?= quick
 endif
 # 3: TensorFlow 2.21 still prints INFO lines into notebook outputs at level 2.
 export TF_CPP_MIN_LOG_LEVEL ?= 3
+# The student edition of the chapters (no solutions) that nbval executes.
+STUDENT_DIR := _build/student_edition
+# Unit tests that train a model or execute notebooks are marked slow (pyproject.toml).
+PYTEST_UNIT := $(BIN)/python -m pytest tests --ignore=tests/test_browser.py
 
-.PHONY: venv book test lint test-unit test-doctest test-jax test-notebooks benchmarks clean
+.PHONY: venv book test test-quick lint test-unit test-doctest test-jax test-notebooks test-browser \
+	benchmarks clean
 
 venv: $(STAMP)
 
@@ -27,34 +37,54 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[book,test]"
 	touch $(STAMP)
 
+# BOOK_DATA_DIR=DIR (what .ci/run uses) builds the book on that folder in the "cpu" profile without
+# passing the folder to the tests that run beside it.
 book: $(STAMP)
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(TIMED) book env $(if $(BOOK_DATA_DIR),BRATS_DATA_DIR="$(BOOK_DATA_DIR)" BRATS_PROFILE=cpu) \
+		$(BIN)/jupyter-book build . -W -n --keep-going
 
-test: lint test-unit test-doctest test-jax test-notebooks
+# With WITH_BOOK=1 the book is built first (beside the tests under make -j 2).
+test: $(if $(WITH_BOOK),book) lint test-unit test-doctest test-jax test-notebooks test-browser
+
+test-quick: $(STAMP)
+	$(TIMED) test-quick $(PYTEST_UNIT) -m "not slow" -q --durations=10
 
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest tests --durations=15
+	$(TIMED) test-unit $(PYTEST_UNIT) --durations=15
 
 # ruff: the code is formatted and lint-free (settings in pyproject.toml, line length 100).
 LINTED := brats_tutorial tests benchmarks data_scripts _ext
 lint: $(STAMP)
-	$(BIN)/ruff format --check $(LINTED)
-	$(BIN)/ruff check $(LINTED)
+	$(TIMED) lint-format $(BIN)/ruff format --check $(LINTED)
+	$(TIMED) lint-check $(BIN)/ruff check $(LINTED)
 
 # The ">>>" examples in the package's docstrings (labels, splits, volume metrics, ...).
 test-doctest: $(STAMP)
-	$(BIN)/python -m pytest -q --doctest-modules brats_tutorial _ext
+	$(TIMED) test-doctest $(BIN)/python -m pytest -q --doctest-modules brats_tutorial _ext
 
-# Model, loss, metric and device tests again under the JAX backend.
+# Model, loss, metric and training tests again under the JAX backend.
 test-jax: $(STAMP)
-	KERAS_BACKEND=jax $(BIN)/python -m pytest tests/test_model.py tests/test_losses.py \
-		tests/test_training_metrics.py tests/test_device.py tests/test_training_jax.py \
-		tests/test_original_recipe.py tests/test_region_training.py \
-		tests/test_slice_context.py tests/test_augmentation.py
+	$(TIMED) test-jax env KERAS_BACKEND=jax $(BIN)/python -m pytest -q tests/test_model.py \
+		tests/test_losses.py tests/test_training_metrics.py tests/test_device.py \
+		tests/test_training_jax.py tests/test_original_recipe.py tests/test_region_training.py \
+		tests/test_slice_context.py tests/test_augmentation.py tests/test_epoch_log.py
 
-# nbval always runs every chapter on the synthetic default, whatever the book was built on.
+# nbval runs every chapter's student edition (the chapter without its solution cells) on the
+# synthetic data, in a work folder of its own: each chapter runs top to bottom in a fresh kernel,
+# and the plugin tests/student_stub_check.py checks that the exercise stubs, and only they, fail
+# (with NotImplementedError). The solutions run in the book build.
 test-notebooks: $(STAMP)
-	env -u BRATS_DATA_DIR BRATS_PROFILE=quick $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=600 book --durations=10
+	rm -rf $(STUDENT_DIR)
+	$(BIN)/python data_scripts/make_student_edition.py $(STUDENT_DIR) >/dev/null
+	$(TIMED) test-notebooks env -u BRATS_DATA_DIR BRATS_PROFILE=quick \
+		BRATS_WORK_DIR="$$(mktemp -d)/brats_tutorial_work" PYTHONPATH=tests \
+		$(BIN)/python -m pytest -p student_stub_check --nbval-lax --nbval-cell-timeout=600 \
+		$(STUDENT_DIR) --durations=10
+
+# The built book in headless Chromium (skips without _build/html or Chromium, unless
+# BRATS_REQUIRE_BOOK=1).
+test-browser: $(STAMP) $(if $(WITH_BOOK),book)
+	$(TIMED) test-browser $(BIN)/python -m pytest -q tests/test_browser.py
 
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/bench_input_pipeline.py

@@ -41,3 +41,60 @@ def synthetic_cache(synthetic_dir, tmp_path_factory):
         synthetic_dir, tmp_path_factory.mktemp("cache") / "cache", settings, progress=False
     )
     return info, split, settings
+
+
+#: The smallest slices that still exercise training end to end (the mechanism tests: resuming,
+#: seeding, saving what a run chose): 32 x 32 pixels, 40 slices per patient, so an epoch of the 4
+#: training patients is 160 slices, 5 batches of 32. Tests of what a model learns use the quick
+#: profile instead (tests/test_learning.py).
+TINY_IMAGE_SIZE = 32
+TINY_SLICE_START = 42
+TINY_SLICE_COUNT = 40
+
+
+@pytest.fixture(scope="session")
+def tiny_cache(synthetic_dir, tmp_path_factory):
+    """(cache_info, split, settings) of the shared synthetic set at 32 x 32, 40 slices a patient."""
+    from brats_tutorial.cache import build_cache
+    from brats_tutorial.discovery import find_cases
+    from brats_tutorial.preprocessing import PreprocessingSettings
+    from brats_tutorial.splits import split_patients
+
+    settings = PreprocessingSettings(
+        image_size=TINY_IMAGE_SIZE, slice_start=TINY_SLICE_START, slice_count=TINY_SLICE_COUNT
+    )
+    split = split_patients([c.case_id for c in find_cases(synthetic_dir)], seed=0)
+    info = build_cache(
+        synthetic_dir, tmp_path_factory.mktemp("tiny_cache") / "cache", settings, progress=False
+    )
+    return info, split, settings
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory):
+    """The quick profile's model, trained once for the whole test session the way the chapters
+    train it (course.trained_model, synthetic data of seed 11, its own work folder).
+
+    Returns (data, settings, info, split, model, history, config). Tests that only need *a*
+    trained run share it: what a model learns (tests/test_learning.py), and a chapter's run used
+    by the command line (tests/test_cli.py). Tests must not write into its folders.
+    """
+    from brats_tutorial import data_sources
+    from brats_tutorial.course import prepare_data, prepare_training_data, trained_model
+
+    work_dir = tmp_path_factory.mktemp("quick_run_work")
+    saved = {name: os.environ.get(name) for name in (data_sources.WORK_DIR_ENV, "BRATS_DATA_DIR")}
+    os.environ[data_sources.WORK_DIR_ENV] = str(work_dir)
+    os.environ.pop("BRATS_DATA_DIR", None)
+    try:
+        data = prepare_data("quick", seed=11)
+        settings = data.profile.preprocessing_settings()
+        info, split = prepare_training_data(data, settings, progress=False)
+        model, history, config = trained_model(data, settings, info, split, verbose=0)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return data, settings, info, split, model, history, config

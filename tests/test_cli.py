@@ -182,19 +182,13 @@ def test_end_to_end_on_synthetic_data(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_a_run_trained_by_a_chapter_is_used_by_predict_and_evaluate(tmp_path, monkeypatch, capsys):
-    """course.trained_model (what chapters 5-7 call) leaves a run folder that the command line
+def test_a_run_trained_by_a_chapter_is_used_by_predict_and_evaluate(tmp_path, quick_run, capsys):
+    """course.trained_model (what chapters 5-9 call) leaves a run folder that the command line
     reads: the same split, the same preprocessing, the same model."""
-    from brats_tutorial import course
     from brats_tutorial.splits import load_split
 
-    monkeypatch.setenv("BRATS_WORK_DIR", str(tmp_path / "work"))
-    data_dir = tmp_path / "data"
-    assert main(["synthetic", str(data_dir), "--cases", "5", "--seed", "4", "--no-progress"]) == 0
-    data = course.prepare_data("quick", data_dir)
-    settings = data.profile.preprocessing_settings()
-    info, split = course.prepare_training_data(data, settings, progress=False)
-    _, _, config = course.trained_model(data, settings, info, split, epochs=1, verbose=0)
+    data, _, _, split, _, _, config = quick_run
+    data_dir = data.data_dir
     run = config.output_dir
     assert load_split(run / "split.json") == split
     predictions = tmp_path / "predictions"

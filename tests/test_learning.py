@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from brats_tutorial.course import prepare_data, prepare_training_data, trained_model
 from brats_tutorial.discovery import find_cases
 from brats_tutorial.inference import predict_case
 from brats_tutorial.loading import load_case
@@ -23,14 +22,9 @@ MINIMUM_WT_DICE = 0.5
 
 
 @pytest.mark.slow
-def test_quick_profile_finds_the_tumour_on_unseen_patients(tmp_path, monkeypatch):
-    monkeypatch.setenv("BRATS_WORK_DIR", str(tmp_path))
-    monkeypatch.delenv("BRATS_DATA_DIR", raising=False)
-    data = prepare_data("quick", seed=11)
+def test_quick_profile_finds_the_tumour_on_unseen_patients(quick_run):
+    data, settings, _, split, model, history, config = quick_run
     assert data.is_synthetic
-    settings = data.profile.preprocessing_settings()
-    info, split = prepare_training_data(data, settings, progress=False)
-    model, history, config = trained_model(data, settings, info, split, verbose=0)
     assert len(history) == config.epochs
 
     unseen = [c for c in find_cases(data.data_dir) if c.case_id in split.test]

@@ -250,6 +250,7 @@ def test_losses_accept_half_precision_predictions():
     assert keras.backend.standardize_dtype(soft.dtype) == "float32"
 
 
+@pytest.mark.slow
 def test_compiled_model_trains_with_dice_ce_loss():
     """The loss works inside fit() on the current backend and its value goes down."""
     generator = np.random.default_rng(10)

@@ -105,6 +105,7 @@ def test_original_preset_has_no_batch_normalisation():
     assert model.count_params() == 31_031_364
 
 
+@pytest.mark.slow
 def test_tiny_run_reports_the_original_metrics_and_predicts_a_label_map(two_cases):
     config = OriginalRecipeConfig(image_size=32, model=TINY_UNET, epochs=2, batch_size=50)
     model, history = train_original_recipe(config, two_cases[:1], two_cases[1:])
@@ -122,6 +123,7 @@ def test_tiny_run_reports_the_original_metrics_and_predicts_a_label_map(two_case
     assert not labels[:, :, outside].any(), "slices outside the window must be background"
 
 
+@pytest.mark.slow
 def test_same_seed_gives_the_same_run(two_cases):
     config = OriginalRecipeConfig(image_size=32, model=TINY_UNET, epochs=1, batch_size=50, seed=3)
     _, first = train_original_recipe(config, two_cases[:1])

@@ -171,6 +171,7 @@ def test_distribution_strategy_is_usable():
     assert strategy.num_replicas_in_sync >= 1
 
 
+@pytest.mark.slow
 def test_slice_dataset_trains_a_model_in_process():
     import keras
 
@@ -188,6 +189,7 @@ def test_slice_dataset_trains_a_model_in_process():
     assert np.isfinite(history.history["loss"][0])
 
 
+@pytest.mark.slow
 def test_slice_dataset_trains_under_jax():
     code = textwrap.dedent(
         """

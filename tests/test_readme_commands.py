@@ -140,6 +140,44 @@ def assert_parses(argv: list[str], shown: str, where: str = "README.md") -> None
             pytest.fail(f"{where}: `{shown}`: the command line rejects it (exit {exit_info.code})")
 
 
+#: make options a README command may use, each with whether it takes the next word as its value.
+MAKE_OPTIONS = {"-j": True, "--jobs": True, "-k": False, "--keep-going": False}
+
+
+def split_make_arguments(arguments, shown: str) -> tuple[list[str], list[str], list[str]]:
+    """(options, ``NAME=value`` assignments, targets) of a ``make`` command's arguments.
+
+    Options outside :data:`MAKE_OPTIONS` (and ``--output-sync=...``) fail the test, so that a new
+    one is looked at before it is accepted.
+    """
+    options, assignments, targets = [], [], []
+    words = list(arguments)
+    while words:
+        word = words.pop(0)
+        if word.startswith("--output-sync"):
+            options.append(word)
+        elif word.startswith("-"):
+            assert word in MAKE_OPTIONS, f"`{shown}`: make option {word} is not checked"
+            options.append(word)
+            if MAKE_OPTIONS[word] and words and words[0].isdigit():
+                options.append(words.pop(0))
+        elif ASSIGNMENT_PATTERN.match(word):
+            assignments.append(word)
+        else:
+            targets.append(word)
+    return options, assignments, targets
+
+
+def test_make_arguments_are_split_into_options_assignments_and_targets():
+    assert split_make_arguments(["-j", "2", "test", "WITH_BOOK=1", "book"], "make") == (
+        ["-j", "2"],
+        ["WITH_BOOK=1"],
+        ["test", "book"],
+    )
+    with pytest.raises(AssertionError, match="not checked"):
+        split_make_arguments(["-B", "test"], "make -B test")
+
+
 def command_id(command: Command) -> str:
     return command.text
 
@@ -157,10 +195,12 @@ def test_the_readme_shows_commands_of_every_kind():
 def test_readme_command_is_accepted(command: Command):
     program, *arguments = command.argv
     if program == "make":
-        assert arguments, f"`{command.text}`: name the target"
-        for target in arguments:
-            assert not target.startswith("-"), f"`{command.text}`: options are not checked"
-            result = run(["make", "-n", target], env={**os.environ, **command.env})
+        options, assignments, targets = split_make_arguments(arguments, command.text)
+        assert targets, f"`{command.text}`: name the target"
+        for target in targets:
+            result = run(
+                ["make", "-n", *options, *assignments, target], env={**os.environ, **command.env}
+            )
             assert result.returncode == 0, f"`{command.text}`: make -n {target}: {result.stderr}"
     elif program == "brats-tutorial":
         entry_point = BIN / "brats-tutorial"

@@ -160,6 +160,7 @@ def test_compare_datasets_puts_summaries_side_by_side(
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 @pytest.mark.parametrize("region", ["NCR", "ED", "ET", "TC", "WT"])
 def test_tumour_volumes_are_in_the_real_range(
@@ -174,6 +175,7 @@ def test_tumour_volumes_are_in_the_real_range(
     assert real["min"] <= volumes.median() <= real["max"]
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_brain_size_and_raw_intensities_are_in_the_real_range(comparison: pd.DataFrame) -> None:
     # Brain without tumour: real 1114 to 1380 cm^3, synthetic about 1120 to 1420.
@@ -187,6 +189,7 @@ def test_brain_size_and_raw_intensities_are_in_the_real_range(comparison: pd.Dat
         assert synthetic["min"] >= 0.8 * real["min"] and synthetic["max"] <= 1.25 * real["max"]
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_axial_extent_is_in_the_real_range(comparison: pd.DataFrame) -> None:
     real, synthetic = comparison["real"], comparison["synthetic"]
@@ -196,6 +199,7 @@ def test_axial_extent_is_in_the_real_range(comparison: pd.DataFrame) -> None:
     assert synthetic.loc[first, "median"] < synthetic.loc[last, "median"]
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_contrast_directions_agree_in_every_case(
     comparison: pd.DataFrame, synthetic_statistics: pd.DataFrame, real_statistics: pd.DataFrame
@@ -216,6 +220,7 @@ def test_contrast_directions_agree_in_every_case(
         assert (median("t1", "NCR") < median("t1", "brain")).mean() >= 0.5
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_region_intensities_are_in_the_real_range(comparison: pd.DataFrame) -> None:
     medians = comparison.loc["p50"]

@@ -64,6 +64,7 @@ def test_region_metrics_threshold_each_channel():
     assert values["dice_ET"] == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_a_region_model_has_three_sigmoid_outputs_and_learns():
     keras.utils.set_random_seed(0)
     model = build_model("quick", input_shape=(32, 32, 6), target="regions")

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from brats_tutorial.training import TrainingConfig, load_trained_model, train
+from brats_tutorial.model import load_trained_model
+from brats_tutorial.training import TrainingConfig, train
 
 
 class Interrupt(Exception):
@@ -36,8 +37,8 @@ def _config(tmp_path, name, **overrides) -> TrainingConfig:
 
 
 @pytest.mark.slow
-def test_interrupted_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, synthetic_cache):
-    info, split, settings = synthetic_cache
+def test_interrupted_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, tiny_cache):
+    info, split, settings = tiny_cache
     uninterrupted = train(_config(tmp_path, "whole"), info.cache_dir, split, verbose=0)
 
     config = _config(tmp_path, "interrupted")
@@ -81,9 +82,9 @@ def test_config_checks_its_values(tmp_path):
 
 
 @pytest.mark.slow
-def test_same_seed_gives_the_same_run_on_the_cpu(tmp_path, synthetic_cache):
+def test_same_seed_gives_the_same_run_on_the_cpu(tmp_path, tiny_cache):
     """Seeds fix weights, shuffling and flips: two runs from scratch log the same numbers."""
-    info, split, _ = synthetic_cache
+    info, split, _ = tiny_cache
     runs = [
         train(_config(tmp_path, f"seed_{i}", epochs=1, seed=7), info.cache_dir, split, verbose=0)
         for i in range(2)
@@ -96,12 +97,13 @@ def test_same_seed_gives_the_same_run_on_the_cpu(tmp_path, synthetic_cache):
     assert not np.allclose(first["loss"], other.history["loss"], rtol=1e-4)
 
 
-def test_every_improvement_trains_and_is_saved_in_the_run(tmp_path, synthetic_cache):
+@pytest.mark.slow
+def test_every_improvement_trains_and_is_saved_in_the_run(tmp_path, tiny_cache):
     """2.5D context, rich augmentation and region-based training together: the model takes
     (2k + 1) C channels and gives 3 sigmoid outputs, and config.json records the choices."""
     import json
 
-    info, split, settings = synthetic_cache
+    info, split, settings = tiny_cache
     config = TrainingConfig(
         tmp_path / "improved",
         epochs=1,
