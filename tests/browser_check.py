@@ -10,8 +10,9 @@ For every page the browser loads it (JavaScript, styles and images included) and
 the page reports the page title, the ``<h1>``, every image (``naturalWidth``, and, drawn on a
 canvas, how many pixels differ from the image's most common colour), every link, the error and
 stderr output areas of executed cells, the exercise and solution titles, the math (how many
-formulas MathJax rendered, which MathJax scripts the page loaded) and the page's JavaScript
-exceptions and failed local requests.
+formulas MathJax rendered, which MathJax scripts the page loaded), the width of every table and
+image of the cells' outputs against the text column (``article.bd-article``), and the page's
+JavaScript exceptions and failed local requests.
 
 Command line, for a look by hand::
 
@@ -158,8 +159,43 @@ PAGE_SCRIPT = r"""
   const mathJaxScripts = Array.from(document.scripts)
     .map((script) => script.src)
     .filter((source) => /mathjax/i.test(source));
+  // Widths: every table and image of the cells' outputs against the text column (the article's
+  // content box). Folded solutions are opened for the measure and folded again afterwards.
+  const column = document.querySelector("article.bd-article") || main;
+  const columnStyle = getComputedStyle(column);
+  const columnRect = column.getBoundingClientRect();
+  const contentLeft = columnRect.left + parseFloat(columnStyle.paddingLeft || "0");
+  const contentRight = columnRect.right - parseFloat(columnStyle.paddingRight || "0");
+  const folded = Array.from(main.querySelectorAll(".toggle-hidden"));
+  for (const element of folded) element.classList.remove("toggle-hidden");
+  const closedDetails = Array.from(main.querySelectorAll("details:not([open])"));
+  for (const element of closedDetails) element.open = true;
+  const widths = [];
+  for (const element of Array.from(main.querySelectorAll(".cell_output table, .cell_output img"))) {
+    if (element.parentElement && element.parentElement.closest(".cell_output table")) continue;
+    const rect = element.getBoundingClientRect();
+    const describe = () => {
+      if (element.tagName === "IMG") return (element.currentSrc || element.src).split("/").pop().slice(0, 80);
+      const caption = element.querySelector("caption");
+      const header = element.querySelector("thead") || element.querySelector("tr");
+      const text = (caption ? caption.textContent : "") + " | " + (header ? header.textContent : "");
+      return text.replace(/\s+/g, " ").trim().slice(0, 160);
+    };
+    widths.push({
+      kind: element.tagName.toLowerCase(),
+      description: describe(),
+      width: rect.width,
+      overflowRight: rect.right - contentRight,
+      naturalWidth: element.tagName === "IMG" ? element.naturalWidth : 0,
+      columnWidth: contentRight - contentLeft,
+      shown: rect.width > 0,
+    });
+  }
+  for (const element of folded) element.classList.add("toggle-hidden");
+  for (const element of closedDetails) element.open = false;
   const heading = main.querySelector("h1");
   return {
+    widths: widths,
     url: location.href,
     title: document.title,
     h1: heading ? heading.textContent.replace(/#$/, "").trim() : null,
@@ -251,6 +287,55 @@ class MathReport:
 
 
 @dataclasses.dataclass(frozen=True)
+class WidthReport:
+    """One ``<table>`` or ``<img>`` of a cell's output, measured against the text column.
+
+    Widths are CSS pixels in the browser window of ``CHROMIUM_FLAGS`` (1280 px wide).
+    """
+
+    kind: str
+    #: The image's file name, or the table's caption and header text.
+    description: str
+    #: Rendered width. A table wider than the column sits behind a scroll bar; an image is
+    #: scaled down to the column by the theme's ``img {max-width: 100%}``.
+    width: float
+    #: How far the element's right edge lies right of the column's content edge (px).
+    overflow_right: float
+    #: The image's own width in pixels (0 for a table): above the column, the browser shrinks
+    #: it, and its text with it.
+    natural_width: int
+    #: Width of the article's content box (``article.bd-article``).
+    column_width: float
+    #: False when the element takes no space even with the solutions unfolded (display: none).
+    shown: bool
+
+    def too_wide(self, tolerance_px: float = 1.0, image_shrink: float = 1.25) -> bool:
+        """Wider than the column: a table past its edge, or an image drawn for a wider page.
+
+        Args:
+            tolerance_px: rounding slack.
+            image_shrink: an image whose own width exceeds the column by more than this factor
+                is shown shrunk by more than that, and its text shrinks with it.
+        """
+        if not self.shown:
+            return False
+        if self.width > self.column_width + tolerance_px or self.overflow_right > tolerance_px:
+            return True
+        return self.kind == "img" and self.natural_width > image_shrink * self.column_width
+
+
+def wide_outputs(report: PageReport) -> list[str]:
+    """Descriptions of the page's output tables and images that are wider than the text column."""
+    return [
+        f"{width.kind} {width.description!r}: {width.width:.0f} px shown"
+        + (f", {width.natural_width} px drawn" if width.kind == "img" else "")
+        + f", column {width.column_width:.0f} px"
+        for width in report.widths
+        if width.too_wide()
+    ]
+
+
+@dataclasses.dataclass(frozen=True)
 class PageReport:
     """What the browser saw on one page."""
 
@@ -266,6 +351,8 @@ class PageReport:
     math: MathReport
     javascript_exceptions: tuple[str, ...]
     failed_local_requests: tuple[str, ...]
+    #: Output tables and images with their widths against the text column.
+    widths: tuple[WidthReport, ...] = ()
 
 
 # --- The book's layout: what the table of contents promises -----------------------------------
@@ -647,6 +734,18 @@ class Chromium:
             ),
             javascript_exceptions=tuple(exceptions),
             failed_local_requests=tuple(failed),
+            widths=tuple(
+                WidthReport(
+                    kind=width["kind"],
+                    description=width["description"],
+                    width=float(width["width"]),
+                    overflow_right=float(width["overflowRight"]),
+                    natural_width=int(width["naturalWidth"]),
+                    column_width=float(width["columnWidth"]),
+                    shown=bool(width["shown"]),
+                )
+                for width in page.get("widths", [])
+            ),
         )
 
 
@@ -705,6 +804,8 @@ def main(argv: list[str]) -> int:
             )
         for output in report.outputs:
             print(f"  output {output.classes}: {output.text[:200]!r}")
+        for problem in wide_outputs(report):
+            print(f"  wider than the text column: {problem}")
         for problem in report.javascript_exceptions + report.failed_local_requests:
             print(f"  problem: {problem}")
     print(f"{len(reports)} pages in {time.perf_counter() - started:.1f} s")

@@ -483,6 +483,22 @@ def test_glossary_entries_name_the_chapter_that_introduces_them() -> None:
         )
 
 
+#: A glossary link: {term}`voxels <voxel>` or {term}`FLAIR`; the target is matched ignoring case,
+#: as Sphinx does.
+TERM_PATTERN = re.compile(r"\{term\}`(?:[^`<]*<)?([^`<>]+?)>?`")
+
+
+@pytest.mark.parametrize("path", BOOK_NOTEBOOKS + sorted(BOOK_DIR.glob("*.md")), ids=notebook_id)
+def test_term_links_name_glossary_terms(path: Path) -> None:
+    """Every {term} link names a term of the glossary (else the build warns and fails)."""
+    names = {name.lower() for entry_names, _ in glossary_entries() for name in entry_names}
+    text = book_texts()[path]
+    unknown = [
+        target for target in TERM_PATTERN.findall(text) if target.strip().lower() not in names
+    ]
+    assert not unknown, f"{path.name}: {{term}} links to no glossary term: {unknown}"
+
+
 def test_study_aid_pages_sit_where_readers_need_them() -> None:
     """The Colab page follows chapter 2; the glossary comes after the chapters, before instructors."""
     order = [Path(page.entry).name for page in TOC_PAGES]

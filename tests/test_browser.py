@@ -3,7 +3,8 @@
 Build the book first (``jupyter-book build . -W -n --keep-going``, which executes every
 chapter). These tests then open ``_build/html/index.html`` and every page of ``_toc.yml`` in
 Chromium (see ``browser_check.py``) and check that each page shows its title, that every figure
-loaded and is not blank, that notebook pages carry a Colab button to their own notebook, that
+loaded and is not blank, that no output table or figure is wider than the text column,
+that notebook pages carry a Colab button to their own notebook, that
 exercises are numbered per chapter, that MathJax shipped with the book (not a CDN: the browser
 reaches no host but the local server) typeset every formula, and that no executed cell shows an
 error.
@@ -30,11 +31,13 @@ from browser_check import (
     REPOSITORY_ROOT,
     PageReport,
     TocPage,
+    WidthReport,
     find_chromium,
     inspect_pages,
     markdown_cells,
     read_toc,
     source_title,
+    wide_outputs,
 )
 
 REQUIRE_BOOK_ENV = "BRATS_REQUIRE_BOOK"
@@ -242,3 +245,78 @@ def test_page_has_no_javascript_errors_or_missing_files(
     ]
     assert not unexpected, unexpected
     assert not report.failed_local_requests, report.failed_local_requests
+
+
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES, ids=page_id)
+def test_no_output_table_or_figure_is_wider_than_the_text_column(
+    page: TocPage, reports: dict[str, PageReport]
+) -> None:
+    """Tables fit the column without a scroll bar; figures are drawn for the column's width.
+
+    Solutions are unfolded for the measure: a reader who opens one sees the same page.
+    """
+    report = reports[page.html_path]
+    assert report.widths, "no output table or image measured"
+    offenders = wide_outputs(report)
+    assert not offenders, "wider than the text column:\n" + "\n".join(offenders)
+
+
+def _width(kind: str, width: float, natural: int = 0, column: float = 750.0) -> WidthReport:
+    return WidthReport(
+        kind=kind,
+        description="x",
+        width=width,
+        overflow_right=width - column,
+        natural_width=natural,
+        column_width=column,
+        shown=width > 0,
+    )
+
+
+def test_width_rule() -> None:
+    """The rule of the test above, without a browser."""
+    assert not _width("table", 700).too_wide()
+    assert _width("table", 900).too_wide()  # behind a scroll bar
+    assert not _width("img", 750, natural=800).too_wide()  # shrunk a little: fine
+    assert _width("img", 750, natural=1200).too_wide()  # drawn for a wider page
+    assert not _width("table", 0).too_wide()  # not displayed at all
+
+
+#: A page laid out like the book's (an ``article.bd-article`` of fixed width holding cell
+#: outputs), with one table and one image that fit and one of each that do not.
+STATIC_PAGE = """<!DOCTYPE html><html><head><title>widths</title><style>
+body { margin: 0; } article.bd-article { width: 700px; padding: 0 20px; }
+img { max-width: 100%; } .scroll { overflow-x: auto; }
+.toggle-hidden { display: none; }
+</style></head><body><article class="bd-article"><h1>widths</h1>
+<div class="cell_output"><table id="narrow"><caption>narrow</caption><tr><td>1</td></tr></table></div>
+<div class="cell_output scroll"><table id="wide"><caption>wide</caption><tr>
+<td style="min-width: 900px">2</td></tr></table></div>
+<div class="solution toggle-hidden"><div class="cell_output scroll"><table><caption>folded wide</caption>
+<tr><td style="min-width: 1000px">3</td></tr></table></div></div>
+<div class="cell_output"><img alt="small" src="small.png"></div>
+<div class="cell_output"><img alt="large" src="large.png"></div>
+</article></body></html>"""
+
+
+def test_widths_are_measured_in_the_browser(tmp_path: Path) -> None:
+    """The page script measures a static page served the way the book is."""
+    import matplotlib.pyplot as plt
+
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip("no Chromium executable (Debian package `chromium`, or set BRATS_CHROMIUM)")
+    (tmp_path / "page.html").write_text(STATIC_PAGE, encoding="utf-8")
+    for name, width_px in (("small.png", 600), ("large.png", 1400)):
+        figure = plt.figure(figsize=(width_px / 100, 2), dpi=100)
+        figure.text(0.5, 0.5, name)
+        figure.savefig(tmp_path / name, dpi=100)
+        plt.close(figure)
+    report = inspect_pages(tmp_path, ["page.html"], chromium)["page.html"]
+    assert len(report.widths) == 5, report.widths
+    assert all(abs(width.column_width - 700) < 1 for width in report.widths)
+    offenders = wide_outputs(report)
+    assert len(offenders) == 3, offenders
+    assert any(text.startswith("table 'wide") for text in offenders), offenders
+    assert any("folded wide" in text for text in offenders), offenders
+    assert any("large.png" in text for text in offenders), offenders

@@ -249,7 +249,9 @@ def _history() -> pd.DataFrame:
     table = {"epoch": epochs, "loss": 1.0 / (epochs + 1), "val_loss": [1.0, 0.7, 0.6, 0.65, 0.62]}
     for region, shift in (("WT", 0.0), ("TC", 0.1), ("ET", 0.2)):
         table[f"dice_{region}"] = 0.2 + 0.15 * epochs - shift
-        table[f"val_dice_{region}"] = [0.1, 0.4, 0.55, 0.5 - shift, 0.45]
+        # The validation Dice peaks one epoch after the lowest validation loss (epoch 2): the
+        # star must follow val_loss (the epoch best.keras keeps), not each panel's own peak.
+        table[f"val_dice_{region}"] = [0.1, 0.4, 0.45, 0.6 - shift / 2, 0.5]
     return pd.DataFrame(table)
 
 
@@ -363,6 +365,44 @@ def test_show_modalities_shows_each_modality_and_the_labels():
         case_figures.show_modalities(
             make_case(modalities=("flair", "t1ce")), 4, modalities=("flair", "t1")
         )
+
+
+def _same_frame_around(panels, image: np.ndarray) -> None:
+    """Every panel shows one field of view, and it holds every non-zero pixel of ``image``."""
+    limits = {(ax.get_xlim(), ax.get_ylim()) for ax in panels}
+    assert len(limits) == 1, limits
+    (left, right), (bottom, top) = limits.pop()
+    rows, columns = np.nonzero(image)
+    assert left <= columns.min() - 0.5 and columns.max() + 0.5 <= right
+    assert top <= rows.min() - 0.5 and rows.max() + 0.5 <= bottom
+
+
+def test_case_figures_fit_the_text_column_in_a_grid_zoomed_on_the_brain():
+    case = make_case()
+    figure = case_figures.show_modalities(case, 4)
+    panels = plain_axes(figure)
+    # The column is about 750 px wide; at the book's 80-90 dpi a figure must stay under 8.5 in.
+    assert figure.get_size_inches()[0] <= 8.5
+    rows = sorted({round(ax.get_position().y0, 3) for ax in panels})
+    assert len(rows) == 2, "four sequences and the labels: two rows, not one long strip"
+    _same_frame_around(panels, slice_display.display_slice(case.images["flair"], 4))
+    regions = case_figures.show_regions(case, 5)
+    assert regions.get_size_inches()[0] <= 8.5
+    _same_frame_around(plain_axes(regions), slice_display.display_slice(case.images["flair"], 5))
+    whole = case_figures.show_modalities(case, 4, zoom=False)
+    width = slice_display.display_slice(case.images["flair"], 4).shape[1]
+    assert plain_axes(whole)[0].get_xlim() == (-0.5, width - 0.5)
+    grid_figure, grid = case_figures.panel_grid(5)
+    assert len(grid) == 5 and len(grid_figure.axes) == 5  # the sixth cell of the grid is removed
+
+
+def test_brain_limits_frame_a_square_around_the_brain():
+    image = np.zeros((40, 40))
+    image[10:20, 5:35] = 1.0
+    (left, right), (bottom, top) = case_figures.brain_limits([image], margin=2)
+    assert right - left == bottom - top == 34  # the longer side, 30 + 2 margins
+    assert left <= 4.5 and right >= 34.5 and top <= 9.5 and bottom >= 19.5
+    assert case_figures.brain_limits([np.zeros((4, 4))]) is None
 
 
 def test_show_regions_colours_exactly_each_region():
@@ -490,6 +530,22 @@ def test_compare_resizing_shows_hard_nearest_and_soft_bilinear_values():
     np.testing.assert_allclose(bilinear, np.tile(expected_bilinear, (8, 1)), atol=1e-6)
     np.testing.assert_array_equal(nearest, np.tile(np.repeat(step, 2), (8, 1)))
     assert "16 soft" in bilinear_ax.get_title()  # 2 soft columns x 8 rows
+    # Classes in the label colours, channel values in grey levels: never the same colour map.
+    assert all(
+        ax.images[0].get_cmap().name == data_figures.CHANNEL_COLOURMAP
+        for ax in (nearest_ax, bilinear_ax)
+    )
+    # (not viridis or cividis, whose yellow and green ends look like the labels' colours)
+    assert data_figures.CHANNEL_COLOURMAP not in ("viridis", "cividis")
+    # One field of view in every panel, whatever its resolution: the 4 x 4 map and the 8 x 8
+    # channels cover the same extent, and zooming frames all three alike.
+    extents = {tuple(ax.images[0].get_extent()) for ax in plain_axes(figure)}
+    assert extents == {(-0.5, 3.5, 3.5, -0.5)}
+    tumour = np.zeros((48, 48), dtype=np.uint8)
+    tumour[20:26, 30:40] = 3
+    zoomed = data_figures.compare_resizing(tumour, size=16)
+    _same_frame_around(plain_axes(zoomed), tumour)
+    assert plain_axes(zoomed)[0].get_xlim()[1] - plain_axes(zoomed)[0].get_xlim()[0] < 48
     with pytest.raises(ValueError, match="class indices"):
         data_figures.compare_resizing(np.full((4, 4), 4, dtype=np.uint8))
 
@@ -508,10 +564,13 @@ def _check_learning_curves(figure: Figure, history: pd.DataFrame) -> None:
         np.testing.assert_allclose(lines["training"].get_xdata(), history["epoch"] + 1)
         np.testing.assert_allclose(lines["training"].get_ydata(), history[metric])
         np.testing.assert_allclose(lines["validation"].get_ydata(), history[f"val_{metric}"])
-        validation = history[f"val_{metric}"]
-        best_row = validation.idxmin() if metric == "loss" else validation.idxmax()
-        best = [line for label, line in lines.items() if label.startswith("best")][0]
-        assert best.get_xdata()[0] == history.loc[best_row, "epoch"] + 1
+        kept_row = history["val_loss"].idxmin()  # the epoch best.keras holds, in every panel
+        kept = [line for label, line in lines.items() if label.startswith("kept in best.keras")]
+        assert len(kept) == 1, list(lines)
+        assert kept[0].get_xdata()[0] == history.loc[kept_row, "epoch"] + 1
+        assert kept[0].get_ydata()[0] == pytest.approx(history.loc[kept_row, f"val_{metric}"])
+    # The column is about 750 px wide; at the book's 80-90 dpi a figure must stay under 8.5 in.
+    assert figure.get_size_inches()[0] <= 8.5
 
 
 def test_plot_learning_curves_from_table_csv_and_history(tmp_path):
@@ -523,6 +582,48 @@ def test_plot_learning_curves_from_table_csv_and_history(tmp_path):
     _check_learning_curves(result_figures.plot_learning_curves(str(csv_path)), history)
     keras_like = SimpleNamespace(history={k: list(v) for k, v in history.items()})
     _check_learning_curves(result_figures.plot_learning_curves(keras_like), history)
+
+
+def test_plot_learning_curves_marks_the_kept_epoch_not_each_panels_best():
+    history = _history()
+    assert history["val_dice_WT"].idxmax() != history["val_loss"].idxmin()  # the case that matters
+    figure = result_figures.plot_learning_curves(history)
+    stars = {
+        ax.get_title(): line.get_xdata()[0]
+        for ax in plain_axes(figure)
+        for line in ax.get_lines()
+        if line.get_label().startswith("kept")
+    }
+    assert set(stars.values()) == {history.loc[history["val_loss"].idxmin(), "epoch"] + 1}, stars
+    assert result_figures.kept_epoch_index(history) == 2
+    assert result_figures.kept_epoch_index(history, monitor="absent") is None
+
+
+def test_plot_paired_differences_fits_the_text_column_and_marks_means():
+    rows = [
+        {
+            "variant": variant,
+            "case_id": f"p{patient}",
+            "region": region,
+            "difference": 0.01 * patient * (1 if variant == "a" else -1),
+        }
+        for variant in ("a", "b")
+        for patient in range(1, 5)
+        for region in ("WT", "TC", "ET")
+    ]
+    differences = pd.DataFrame(rows)
+    figure = result_figures.plot_paired_differences(differences, title="t")
+    assert figure.get_size_inches()[0] <= 8.5
+    panels = plain_axes(figure)
+    assert [ax.get_title().split()[0] for ax in panels] == ["WT", "TC", "ET"]
+    means = sorted(
+        line.get_xdata()[0] for line in panels[0].get_lines() if line.get_linewidth() == 2
+    )
+    np.testing.assert_allclose(means, [-0.025, 0.025])
+
+
+def test_plot_pitfall_fits_the_text_column():
+    assert result_figures.plot_pitfall(SCORES).get_size_inches()[0] <= 8.5
 
 
 def test_plot_learning_curves_without_validation_and_missing_metric():
@@ -647,7 +748,15 @@ def test_slice_animation_html_holds_one_frame_per_chosen_slice():
     frames = _frames(html.data)
     assert len(frames) == len(range(0, 10, 3))
     decoded = [plt.imread(io.BytesIO(frame)) for frame in frames]
-    assert all(frame.shape[:2] == (60, 60) for frame in decoded)
+    # 1.5 in at 40 dpi: 60 pixels wide; the labels' legend adds height below the square image.
+    assert all(frame.shape[1] == 60 and frame.shape[0] > 60 for frame in decoded)
+    assert [t.get_text() for t in animation._fig.legends[0].get_texts()][0].startswith("1:")
+    without_labels = viewer.slice_animation(
+        case, slices=[2], with_mask=False, figure_size=1.5, dpi=40
+    )
+    assert plt.imread(io.BytesIO(_frames(viewer.animation_html(without_labels).data)[0])).shape[
+        :2
+    ] == (60, 60)
     assert not np.array_equal(decoded[0], decoded[1]), "frames of different slices must differ"
     with pytest.raises(ValueError, match="slice index"):
         viewer.slice_animation(case)  # the default window, 22..121, is outside a 10-slice volume

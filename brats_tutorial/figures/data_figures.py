@@ -19,6 +19,7 @@ from ..constants import CLASS_NAMES, IMAGE_SIZE, NUM_CLASSES, SLICE_COUNT, SLICE
 from ..labels import classes_to_labels
 from ..loading import Case
 from ..preprocessing import one_hot, resize_classes, resize_onehot_bilinear
+from .case_figures import panel_grid
 from .slice_display import (
     LABEL_COLOURS,
     REGION_COLOURS,
@@ -26,9 +27,12 @@ from .slice_display import (
     case_modalities,
     label_rgba,
     label_slice_axes,
-    panel_row,
     single_panel,
 )
+
+#: Colour map of a one-hot channel's values (black 0 to white 1): no hue, so a value is never read
+#: as one of the label colours.
+CHANNEL_COLOURMAP = "gray"
 
 
 def _extent_table(
@@ -225,9 +229,11 @@ def compare_resizing(
     Both resizings are the package's own (:mod:`brats_tutorial.preprocessing`): nearest
     neighbour on the class map (:func:`~brats_tutorial.preprocessing.resize_classes`, then one-hot)
     and the original notebook's one-hot-then-bilinear
-    (:func:`~brats_tutorial.preprocessing.resize_onehot_bilinear`). Panels: the class map; the
-    nearest channel of one class (only 0 and 1); the bilinear channel of that class (values
-    between 0 and 1 along the borders).
+    (:func:`~brats_tutorial.preprocessing.resize_onehot_bilinear`). Panels: the class map, in the
+    label colours; the nearest channel of one class (only 0 and 1) and the bilinear channel of that
+    class (values between 0 and 1 along the borders), both in grey levels from black (0) to white
+    (1), so that a channel's values are never mistaken for classes. Every panel is drawn in the
+    original slice's pixel coordinates and shows the same field of view.
 
     Args:
         classes_slice: (H, W) integer class indices {0, 1, 2, 3} (see
@@ -235,7 +241,7 @@ def compare_resizing(
         size: side of the resized slice (default :data:`~brats_tutorial.constants.IMAGE_SIZE`).
         class_index: class whose channel is shown, 1..3 (default: the most frequent tumour class
             of the slice, else 2, oedema).
-        axes: three axes to draw into (default: a new figure).
+        axes: three axes to draw into (default: a new one-row figure as wide as the text column).
         zoom: zoom all panels on the tumour (with a margin) so the borders are visible.
 
     Returns:
@@ -260,11 +266,17 @@ def compare_resizing(
     soft = int(np.count_nonzero(soft_values))
     soft_channel = int(np.count_nonzero(soft_values[..., class_index]))
 
-    figure, panels = panel_row(3, axes)
+    figure, panels = panel_grid(3, axes, columns=3)
+    # Every panel in the original slice's pixel coordinates: a resized pixel covers H / size of
+    # them, so the three panels share one field of view whatever their resolution.
+    height, width = classes.shape
+    extent = (-0.5, width - 0.5, height - 0.5, -0.5)
     original = panels[0]
     original.set_facecolor("black")
-    original.imshow(label_rgba(classes_to_labels(classes), 1.0), interpolation="nearest")
-    original.set_title(f"class map {classes.shape[0]}×{classes.shape[1]}", fontsize="medium")
+    original.imshow(
+        label_rgba(classes_to_labels(classes), 1.0), interpolation="nearest", extent=extent
+    )
+    original.set_title(f"class map {height}×{width}\n(label colours)", fontsize="medium")
     add_label_legend(figure)
     class_name = CLASS_NAMES[class_index]
     images = []
@@ -272,10 +284,11 @@ def compare_resizing(
         images.append(
             ax.imshow(
                 resized[..., class_index],
-                cmap="viridis",
+                cmap=CHANNEL_COLOURMAP,
                 vmin=0.0,
                 vmax=1.0,
                 interpolation="nearest",
+                extent=extent,
             )
         )
         values = resized[..., class_index]
@@ -290,15 +303,14 @@ def compare_resizing(
     )
     if zoom and np.any(classes > 0):
         rows, columns = np.nonzero(classes > 0)
-        scale = size / np.array(classes.shape, dtype=float)
-        margin = 4
-        for ax, factor in ((panels[0], np.ones(2)), (panels[1], scale), (panels[2], scale)):
-            # pixel edges in the panel's own pixels; pixel i spans i - 0.5 .. i + 0.5
-            height, width = np.array(classes.shape) * factor
-            top = max(rows.min() * factor[0] - margin, 0.0) - 0.5
-            bottom = min((rows.max() + 1) * factor[0] + margin, height) - 0.5
-            left = max(columns.min() * factor[1] - margin, 0.0) - 0.5
-            right = min((columns.max() + 1) * factor[1] + margin, width) - 0.5
+        margin = max(height, width) / 24  # in original pixels: the same frame in every panel
+        top, bottom = (
+            max(rows.min() - margin, 0.0) - 0.5,
+            min(rows.max() + 1 + margin, height) - 0.5,
+        )
+        left = max(columns.min() - margin, 0.0) - 0.5
+        right = min(columns.max() + 1 + margin, width) - 0.5
+        for ax in panels:
             ax.set_xlim(left, right)
             ax.set_ylim(bottom, top)
     figure.suptitle(

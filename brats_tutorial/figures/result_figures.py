@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ..constants import REGION_NAMES, REGIONS
 from ..evaluation import case_scores
@@ -61,10 +62,30 @@ def _history_table(history: pd.DataFrame | Mapping | str | Path) -> pd.DataFrame
     raise TypeError(f"cannot read a training history from {type(history).__name__}")
 
 
+def kept_epoch_index(table: pd.DataFrame, monitor: str = "val_loss") -> int | None:
+    """Row of the epoch whose model ``best.keras`` keeps: the lowest ``monitor`` (``val_loss``).
+
+    Args:
+        table: one row per epoch (the training log).
+        monitor: the column the checkpoint watched, lowest wins (as ``AtomicCheckpoints``).
+
+    Returns:
+        The positional row index, or ``None`` when the column is missing or all NaN.
+    """
+    if monitor not in table.columns:
+        return None
+    values = table[monitor].to_numpy(dtype=float)
+    if not np.isfinite(values).any():
+        return None
+    return int(np.nanargmin(values))
+
+
 def plot_learning_curves(
     history: pd.DataFrame | Mapping | str | Path,
     metrics: Sequence[str] = ("loss", "dice_WT", "dice_TC", "dice_ET"),
     axes: Sequence[Axes] | None = None,
+    monitor: str = "val_loss",
+    columns: int = 2,
 ) -> Figure:
     """Training and validation curves, one panel per metric.
 
@@ -75,10 +96,14 @@ def plot_learning_curves(
             (drawn when present). An ``epoch`` column (0-based, as CSVLogger writes) gives the
             x axis, shown from 1 as Keras prints epochs.
         metrics: which metrics to draw.
-        axes: one axes per metric (default: a new one-row figure).
+        axes: one axes per metric (default: a new figure, ``columns`` panels per row, sized for
+            a text column of about 750 pixels at 90 dpi).
+        monitor: the column the checkpoint watched (lowest wins): the epoch it picks, the one
+            ``best.keras`` holds, is marked with a star in **every** panel.
+        columns: panels per row of a new figure.
 
     Returns:
-        The figure; the best validation epoch is marked (lowest for losses, highest otherwise).
+        The figure.
 
     Raises:
         KeyError: naming a metric that the history lacks, with the columns it has.
@@ -88,28 +113,47 @@ def plot_learning_curves(
     if missing:
         raise KeyError(f"history lacks {missing}; its columns are {list(table.columns)}")
     epochs = (table["epoch"].to_numpy() if "epoch" in table.columns else np.arange(len(table))) + 1
-    figure, panels = panel_row(len(metrics), axes, panel_size=3.2)
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        per_row = max(1, min(columns, len(metrics)))
+        rows = -(-len(metrics) // per_row)
+        figure, grid = plt.subplots(
+            rows,
+            per_row,
+            figsize=(3.6 * per_row, 2.9 * rows + 0.5),
+            squeeze=False,
+            layout="constrained",
+        )
+        panels = list(grid.ravel())
+        for extra in panels[len(metrics) :]:
+            extra.remove()
+        panels = panels[: len(metrics)]
+    else:
+        figure, panels = panel_row(len(metrics), axes)
+    kept = kept_epoch_index(table, monitor)
     for ax, metric in zip(panels, metrics):
         ax.plot(epochs, table[metric].to_numpy(), marker=".", label="training")
         validation = f"val_{metric}"
+        shown = metric
         if validation in table.columns:
-            values = table[validation].to_numpy(dtype=float)
-            ax.plot(epochs, values, marker=".", label="validation")
-            if np.isfinite(values).any():
-                best = int(np.nanargmin(values) if "loss" in metric else np.nanargmax(values))
-                ax.plot(
-                    [epochs[best]],
-                    [values[best]],
-                    marker="*",
-                    markersize=12,
-                    linestyle="none",
-                    color="black",
-                    label=f"best validation (epoch {epochs[best]})",
-                )
+            ax.plot(epochs, table[validation].to_numpy(dtype=float), marker=".", label="validation")
+            shown = validation
+        if kept is not None:
+            ax.plot(
+                [epochs[kept]],
+                [float(table[shown].iloc[kept])],
+                marker="*",
+                markersize=12,
+                linestyle="none",
+                color="black",
+                label=f"kept in best.keras (epoch {epochs[kept]}, lowest {monitor})",
+            )
         ax.set_title(metric, fontsize="medium")
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
-        ax.legend(fontsize="x-small")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    panels[0].legend(fontsize="x-small")  # the same three entries in every panel: shown once
     figure.suptitle("Learning curves: training vs validation")
     return figure
 
@@ -246,7 +290,7 @@ def plot_pitfall(
         region = next((r for r in REGIONS if key.endswith(r)), None)
         colours.append(REGION_COLOURS.get(region, "#0072B2"))
         names.append(f"Dice {region}" if region else key)
-    figure, ax = single_panel(ax, (1.1 * len(keys) + 1.5, 3.8))
+    figure, ax = single_panel(ax, (min(0.95 * len(keys) + 1.4, 7.8), 3.8))  # fits the text column
     heights = [float(values[k]) for k in keys]
     bars = ax.bar(np.arange(len(keys)), heights, color=colours, edgecolor="black", linewidth=0.5)
     ax.bar_label(bars, fmt="%.3f", fontsize="x-small")
@@ -283,8 +327,13 @@ def plot_paired_differences(
 
     variants = list(variants or dict.fromkeys(differences["variant"]))
     regions = [r for r in REGIONS if r in set(differences["region"])]
+    # About 8 inches wide whatever the number of regions: the width of the book's text column.
     figure, axes = plt.subplots(
-        1, len(regions), figsize=(4.2 * len(regions), 0.5 * len(variants) + 1.6), sharey=True
+        1,
+        len(regions),
+        figsize=(min(8.0, 2.2 * len(regions) + 1.6), 0.34 * len(variants) + 1.8),
+        sharey=True,
+        layout="constrained",
     )
     axes = np.atleast_1d(axes)
     rng = np.random.default_rng(0)  # vertical jitter only, so dots of equal value stay apart
@@ -304,11 +353,11 @@ def plot_paired_differences(
             )
             ax.plot([values.mean()] * 2, [row - 0.3, row + 0.3], color="black", linewidth=2)
         ax.axvline(0, color="grey", linestyle="--", linewidth=1)
-        ax.set_title(f"{region} ({REGION_NAMES[region]})", fontsize="medium")
-        ax.set_xlabel(xlabel)
-    axes[0].set_yticks(range(len(variants)), variants)
+        ax.set_title(f"{region} ({REGION_NAMES[region]})", fontsize="small")
+        ax.tick_params(axis="x", labelsize="x-small")
+    axes[0].set_yticks(range(len(variants)), variants, fontsize="small")
     axes[0].invert_yaxis()
+    figure.supxlabel(xlabel, fontsize="small")
     if title:
-        figure.suptitle(title)
-    figure.tight_layout()
+        figure.suptitle(title, fontsize="medium")
     return figure

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import ipywidgets
+import numpy as np
 from IPython.display import HTML, display
 from matplotlib.animation import FuncAnimation
 from matplotlib.axes import Axes
@@ -17,6 +18,7 @@ from matplotlib.figure import Figure
 
 from ..constants import SLICE_COUNT, SLICE_START
 from ..loading import Case
+from .case_figures import brain_limits
 from .slice_display import (
     DEFAULT_OPACITY,
     MODALITY_DESCRIPTIONS,
@@ -149,15 +151,17 @@ def slice_animation(
     step: int = 5,
     with_mask: bool = True,
     opacity: float = DEFAULT_OPACITY,
-    figure_size: float = 3.0,
-    dpi: int = 60,
+    figure_size: float = 4.5,
+    dpi: int = 80,
     interval_ms: int = 250,
+    zoom: bool = True,
 ) -> FuncAnimation:
     """Animation stepping through the axial slices of one modality, labels drawn over it.
 
     The figure is built outside pyplot, so a notebook does not show a stray still image; turn it
-    into HTML with :func:`animation_html`. The defaults (20 frames of 180 × 180 pixels) keep the
-    embedded page small.
+    into HTML with :func:`animation_html`. The defaults give 20 frames whose image is 360 pixels
+    wide, large enough to read the labels, with the labels' legend below the image; the frames
+    stay small enough to embed in the page (a few hundred kB each at most).
 
     Args:
         case: a loaded case; images float32 (X, Y, Z), mask uint8 (X, Y, Z) labels {0, 1, 2, 4}.
@@ -166,9 +170,11 @@ def slice_animation(
         step: take every ``step``-th of ``slices``.
         with_mask: draw the labels (when the case has a mask).
         opacity: opacity of the label colours.
-        figure_size: side of the figure in inches.
-        dpi: resolution of the frames.
+        figure_size: width of the figure in inches (the image is square; the legend adds height
+            below it when labels are drawn).
+        dpi: resolution of the frames: a frame is ``figure_size * dpi`` pixels wide.
         interval_ms: time between frames.
+        zoom: frame the image on the brain of the whole volume (the same frame in every slice).
 
     Returns:
         The :class:`~matplotlib.animation.FuncAnimation`; one frame per chosen slice.
@@ -187,7 +193,10 @@ def slice_animation(
     show_mask = with_mask and case.mask is not None
     vmin, vmax = intensity_range(volume)
 
-    figure = Figure(figsize=(figure_size, figure_size), dpi=dpi, layout="constrained")
+    legend_height = 0.9 if show_mask else 0.0
+    figure = Figure(
+        figsize=(figure_size, figure_size + legend_height), dpi=dpi, layout="constrained"
+    )
     ax = figure.add_subplot()
     image = ax.imshow(
         display_slice(volume, frames[0]), cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest"
@@ -197,10 +206,15 @@ def slice_animation(
         overlay = ax.imshow(
             label_rgba(display_slice(case.mask, frames[0]), opacity), interpolation="nearest"
         )
+        add_label_legend(figure, ncols=1, fontsize="small")
     label_slice_axes(ax)
-    ax.xaxis.label.set_fontsize("x-small")
-    ax.yaxis.label.set_fontsize("x-small")
-    title = ax.set_title("", fontsize="x-small")
+    title = ax.set_title("", fontsize="medium")
+    if zoom:
+        brain = np.any(volume != 0, axis=2)[:, :, None]  # every slice's brain, one frame for all
+        limits = brain_limits([display_slice(brain, 0)])
+        if limits is not None:
+            ax.set_xlim(*limits[0])
+            ax.set_ylim(*limits[1])
 
     def update(index: int) -> list:
         image.set_data(display_slice(volume, index))
