@@ -175,7 +175,7 @@ def show_modalities(
         add_label_legend(figure)
     if zoom:
         _zoom(panels, brain_limits([display_slice(case.images[m], slice_index) for m in names]))
-    figure.suptitle(f"{case.case_id}, axial slice {slice_index}")
+    figure.suptitle(f"{case.case_id}, axial slice {slice_index}", wrap=True)
     return figure
 
 
@@ -234,6 +234,7 @@ def show_regions(
     if zoom:
         _zoom(panels, brain_limits([image]))
     figure.suptitle(
-        f"{case.case_id}, axial slice {slice_index}: the regions BraTS scores, on {background.upper()}"
+        f"{case.case_id}, axial slice {slice_index}: the regions BraTS scores, on {background.upper()}",
+        wrap=True,
     )
     return figure

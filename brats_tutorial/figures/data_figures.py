@@ -315,6 +315,7 @@ def compare_resizing(
             ax.set_ylim(bottom, top)
     figure.suptitle(
         f"Resizing a one-hot mask: bilinear leaves {soft} soft values over all channels "
-        f"({soft_channel} in '{class_name}'), nearest none"
+        f"({soft_channel} in '{class_name}'), nearest none",
+        wrap=True,
     )
     return figure

@@ -154,7 +154,7 @@ def plot_learning_curves(
         ax.set_ylabel(metric)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     panels[0].legend(fontsize="x-small")  # the same three entries in every panel: shown once
-    figure.suptitle("Learning curves: training vs validation")
+    figure.suptitle("Learning curves: training vs validation", wrap=True)
     return figure
 
 
@@ -248,7 +248,7 @@ def compare_prediction(
     overlay_labels(panels[1], image_slice, reference_slice, alpha, vmin, vmax, "reference (expert)")
     overlay_labels(panels[2], image_slice, prediction_slice, alpha, vmin, vmax, "prediction")
     add_label_legend(figure)
-    figure.suptitle(title)
+    figure.suptitle(title, wrap=True)
     return figure
 
 
@@ -359,5 +359,5 @@ def plot_paired_differences(
     axes[0].invert_yaxis()
     figure.supxlabel(xlabel, fontsize="small")
     if title:
-        figure.suptitle(title, fontsize="medium")
+        figure.suptitle(title, fontsize="medium", wrap=True)
     return figure
