@@ -109,7 +109,7 @@ def adoption(effect_table: pd.DataFrame) -> pd.DataFrame:
             adopted, reason = False, f"{seeds} seed(s): the noise of a rerun is unknown"
         elif mean_effect <= mean_noise:
             adopted = False
-            reason = f"mean effect {mean_effect:+.3f} is within the noise {mean_noise:.3f}"
+            reason = f"mean effect {mean_effect:+.3f} does not exceed the noise {mean_noise:.3f}"
         elif margin.min() < 0:
             adopted = False
             reason = f"{worst} is worse by more than its noise ({table.loc[worst, 'effect']:+.3f})"

@@ -34,4 +34,5 @@ def load_results(name: str) -> pd.DataFrame:
         raise FileNotFoundError(
             f"{path} not found: run `python benchmarks/{name}.py` from the repository to make it"
         )
-    return pd.read_csv(path)
+    # A short commit hash may be all digits ("4253415"): read it as text, not as a number.
+    return pd.read_csv(path, dtype={"commit": str, "date": str, "machine": str})

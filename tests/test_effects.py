@@ -73,7 +73,7 @@ def test_effect_is_the_paired_difference_and_noise_the_baselines_spread():
     ("shifts", "adopted", "reason"),
     [
         ({"WT": 0.05, "TC": 0.04, "ET": 0.06}, True, "exceeds the noise"),
-        ({"WT": 0.01, "TC": 0.01, "ET": 0.01}, False, "within the noise"),
+        ({"WT": 0.01, "TC": 0.01, "ET": 0.01}, False, "does not exceed the noise"),
         ({"WT": 0.10, "TC": 0.10, "ET": -0.05}, False, "ET is worse"),
     ],
 )
