@@ -4,7 +4,7 @@
 #   make test   runs every test: lint, unit tests, doctests, the JAX pass, every chapter under
 #               nbval (its student edition, on synthetic data) and the browser check of the book
 # For contributors: make test-quick (the unit tests that neither train nor execute notebooks).
-# CI (.ci/run) runs `make -j 2 test WITH_BOOK=1 BOOK_DATA_DIR=<the real sample>`: the book is built
+# CI (.ci/run) runs `make -j 3 test WITH_BOOK=1 BOOK_DATA_DIR=<the real sample>`: the book is built
 # beside the tests, and the browser check waits for it.
 PYTHON ?= python3
 VENV ?= .venv
@@ -43,7 +43,7 @@ book: $(STAMP)
 	$(TIMED) book env $(if $(BOOK_DATA_DIR),BRATS_DATA_DIR="$(BOOK_DATA_DIR)" BRATS_PROFILE=cpu) \
 		$(BIN)/jupyter-book build . -W -n --keep-going
 
-# With WITH_BOOK=1 the book is built first (beside the tests under make -j 2).
+# With WITH_BOOK=1 the book is built first (beside the tests under make -j 3).
 test: $(if $(WITH_BOOK),book) lint test-unit test-doctest test-jax test-notebooks test-browser
 
 test-quick: $(STAMP)

@@ -304,8 +304,11 @@ def measure_variant(
             print(f"{variant.name} seed {seed}: reusing the finished run {run}")
         else:
             start_wall, start_cpu = time.perf_counter(), time.process_time()
-            train(config, info.cache_dir, split, verbose=0)
+            result = train(config, info.cache_dir, split, verbose=0)
             wall, cpu = time.perf_counter() - start_wall, time.process_time() - start_cpu
+            if result.resumed:  # an interrupted earlier call trained part of it: time unknown
+                print(f"{variant.name} seed {seed}: resumed an interrupted run, time not recorded")
+                wall = cpu = float("nan")
             config.run_folder.save_timing(wall, cpu)
             trained_here = True
         model = load_trained_model(config.best_model_path)

@@ -321,3 +321,47 @@ def trained_model(
             cases=data.cases,
         )
     return model, history, config
+
+
+def run_predictions(model, config, case_files: list[CaseFiles], settings: PreprocessingSettings):
+    """Label maps of these patients predicted by a run's best model, each computed once.
+
+    ``inference.predict_case`` with the run's own inference settings (mirroring, post-processing)
+    on every slice of each case. The result is kept in the run folder
+    (``predictions/<case_id>_<key>.npy``, written atomically), under a key of the inference
+    settings and of the best model's file (its size and time), so chapters 5, 7 and 8 predict
+    each test patient once per build, and a retrained model or other settings predict again.
+
+    Args:
+        model: the run's best model (as ``course.trained_model`` returns it).
+        config: the run's :class:`~brats_tutorial.training.TrainingConfig`.
+        case_files: the patients to predict (images are loaded only for those not yet kept).
+        settings: the run's preprocessing settings.
+
+    Returns:
+        dict case_id -> uint8 (240, 240, 155) labels {0, 1, 2, 4}, in the order given.
+    """
+    import numpy as np
+
+    from .atomic import save_npy_atomic
+    from .inference import predict_case
+    from .loading import load_case
+
+    folder = config.run_folder
+    inference = folder.load_inference()
+    model_file = folder.best_model_path.stat()
+    key = settings_key(
+        [inference.to_dict(), settings.to_dict(), model_file.st_size, model_file.st_mtime_ns]
+    )
+    predictions = {}
+    for case in case_files:
+        path = folder.predictions_dir / f"{case.case_id}_{key}.npy"
+        if path.exists():
+            predictions[case.case_id] = np.load(path)
+            continue
+        loaded = load_case(case, settings.modalities, load_mask=False)
+        labels = predict_case(model, loaded, settings, inference=inference)
+        folder.predictions_dir.mkdir(parents=True, exist_ok=True)
+        save_npy_atomic(path, labels)
+        predictions[case.case_id] = labels
+    return predictions

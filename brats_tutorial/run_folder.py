@@ -8,6 +8,8 @@ A run folder holds::
     inference.json        how to predict with it: test-time mirroring, post-processing
     training_log.csv      one row per finished epoch
     timing.json           how long the training took (wall and CPU seconds), when it was measured
+    predictions/          label maps predicted with the run's best model (.npy), kept so that
+                          the chapters predict each patient once (course.run_predictions)
     best.keras, best.json the model with the lowest validation loss, and that loss
     last.keras            the model after the last finished epoch
     backup/               the resume state while a run is unfinished (deleted at its end)
@@ -84,6 +86,10 @@ class RunFolder:
     @property
     def last_model_path(self) -> Path:
         return self.path / LAST_MODEL_FILE
+
+    @property
+    def predictions_dir(self) -> Path:
+        return self.path / "predictions"
 
     @property
     def timing_path(self) -> Path:
