@@ -25,7 +25,7 @@ commit, the date, the machine, the training wall and CPU seconds; prints per var
 mean Dice, then the summary with effects, noise and the rule's verdict. Run it from a committed
 tree: the commit column says ``+dirty`` otherwise.
 
-A run whose folder already holds a finished run with its recorded timing is not trained again:
+A run whose folder already holds a finished run is not trained again:
 its model is reloaded and scored, so a call with more variants or seeds costs only the new
 trainings (and an interrupted call resumes where it stopped).
 
@@ -298,19 +298,14 @@ def measure_variant(
         if args.epochs:
             overrides["epochs"] = args.epochs
         config = TrainingConfig.from_profile(profile, run, **overrides)
-        timing = config.run_folder.load_timing()
-        if config.is_finished() and timing:  # trained by an earlier call
-            wall, cpu, trained_here = timing["wall_s"], timing["cpu_s"], False
+        trained_here = not config.is_finished()
+        if trained_here:
+            train(config, info.cache_dir, split, verbose=0)
+        else:  # trained by an earlier call
             print(f"{variant.name} seed {seed}: reusing the finished run {run}")
-        else:
-            start_wall, start_cpu = time.perf_counter(), time.process_time()
-            result = train(config, info.cache_dir, split, verbose=0)
-            wall, cpu = time.perf_counter() - start_wall, time.process_time() - start_cpu
-            if result.resumed:  # an interrupted earlier call trained part of it: time unknown
-                print(f"{variant.name} seed {seed}: resumed an interrupted run, time not recorded")
-                wall = cpu = float("nan")
-            config.run_folder.save_timing(wall, cpu)
-            trained_here = True
+        # train() records the time of a run trained in one call; a resumed run has none (NaN).
+        timing = config.run_folder.load_timing() or {"wall_s": float("nan"), "cpu_s": float("nan")}
+        wall, cpu = timing["wall_s"], timing["cpu_s"]
         model = load_trained_model(config.best_model_path)
         models[(variant.name, seed)] = (model, wall, cpu)
     inference = InferenceSettings(mirror=variant.mirror)

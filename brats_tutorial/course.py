@@ -8,7 +8,6 @@ trained with the same settings, or trains one now.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -305,9 +304,7 @@ def trained_model(
         model = load_trained_model(config.best_model_path)
         history = pd.read_csv(config.log_path)
     else:
-        start_wall, start_cpu = time.perf_counter(), time.process_time()
         result = train(config, info.cache_dir, split, verbose=verbose, callbacks=callbacks or ())
-        folder.save_timing(time.perf_counter() - start_wall, time.process_time() - start_cpu)
         model, history = load_trained_model(config.best_model_path), result.history
     if retrain or not folder.inference_path.exists():
         save_inference_settings(
@@ -329,7 +326,7 @@ def run_predictions(model, config, case_files: list[CaseFiles], settings: Prepro
     ``inference.predict_case`` with the run's own inference settings (mirroring, post-processing)
     on every slice of each case. The result is kept in the run folder
     (``predictions/<case_id>_<key>.npy``, written atomically), under a key of the inference
-    settings and of the best model's file (its size and time), so chapters 5, 7 and 8 predict
+    settings and of the best model's file (its size and time), so chapters 5 and 8 predict
     each test patient once per build, and a retrained model or other settings predict again.
 
     Args:

@@ -39,6 +39,7 @@ LOG_FILE: str = "training_log.csv"
 BEST_MODEL_FILE: str = "best.keras"
 LAST_MODEL_FILE: str = "last.keras"
 TIMING_FILE: str = "timing.json"
+PREDICTIONS_FOLDER: str = "predictions"
 BACKUP_FOLDER: str = "backup"
 
 
@@ -89,7 +90,7 @@ class RunFolder:
 
     @property
     def predictions_dir(self) -> Path:
-        return self.path / "predictions"
+        return self.path / PREDICTIONS_FOLDER
 
     @property
     def timing_path(self) -> Path:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -281,11 +282,16 @@ def train(
     Returns:
         A :class:`TrainingResult`. Calling ``train`` again with the same configuration after an
         interruption continues from the last finished epoch and ends after ``config.epochs``
-        epochs in all.
+        epochs in all. A run trained in one call records its wall and CPU seconds in its folder
+        (:meth:`~brats_tutorial.run_folder.RunFolder.load_timing`); a resumed run records none.
     """
+    start_wall, start_cpu = time.perf_counter(), time.process_time()
     config.output_dir.mkdir(parents=True, exist_ok=True)
     backup_dir = config.resolved_backup_dir
     resumed = backup_dir.exists() and any(backup_dir.iterdir())
+    # The run's recorded time (timing.json) is that of one uninterrupted call: a resumed run's
+    # earlier part is unknown, so it has none.
+    config.run_folder.timing_path.unlink(missing_ok=True)
     if not resumed:
         # A new run: the previous run's log in this folder is replaced, its models are kept
         # until this run writes better ones.
@@ -375,6 +381,10 @@ def train(
         shuffle=False,  # the pipelines shuffle (by slice, reproducibly from the seed)
         verbose=verbose,
     )
+    if not resumed:
+        config.run_folder.save_timing(
+            time.perf_counter() - start_wall, time.process_time() - start_cpu
+        )
     return TrainingResult(
         model=model,
         history=_read_history(config.log_path),

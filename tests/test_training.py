@@ -53,6 +53,9 @@ def test_interrupted_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, ti
     assert not list(config.output_dir.glob(".*.keras")), "no half-written model left behind"
 
     resumed = train(config, info.cache_dir, split, verbose=0)
+    # A run trained in one call records its time; a resumed one cannot know its earlier part.
+    assert uninterrupted.config.run_folder.load_timing()["wall_s"] > 0
+    assert config.run_folder.load_timing() is None
     assert resumed.resumed and not uninterrupted.resumed
     assert resumed.history["epoch"].tolist() == uninterrupted.history["epoch"].tolist() == [0, 1, 2]
     # Same learning-rate schedule: the optimiser continued counting steps where it stopped.
