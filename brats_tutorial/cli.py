@@ -9,6 +9,8 @@ Subcommands cover the whole path, each with ``--help``::
     brats-tutorial train DATA_DIR RUN_DIR --profile quick  # split by patient, cache, train
     brats-tutorial predict RUN_DIR DATA_DIR PRED_DIR     # whole-case predictions as NIfTI
     brats-tutorial evaluate PRED_DIR DATA_DIR            # per-patient 3D metrics + summary CSV
+    brats-tutorial store save DATA_DIR STORE_DIR         # keep data + slice cache on Drive
+    brats-tutorial store restore STORE_DIR               # ... and restore them on a new runtime
 
 The scripts in ``data_scripts/`` (``download_brats.py``, ``make_synthetic.py``,
 ``check_dataset.py``, ``build_cache.py``) are the ``download``, ``synthetic``, ``check`` and
@@ -156,44 +158,98 @@ def _add_command(
 
 
 def _download_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    from .download import DOWNLOAD_SOURCES, MSD_TAR_URL
+
     download = _add_command(
         commands,
         "download",
         _command_download,
-        help="get BraTS 2020 from Kaggle, or unpack the zip downloaded by hand, and check it",
-        description=f'Download BraTS 2020 from Kaggle with kagglehub (needs KAGGLE_USERNAME/KAGGLE_KEY or ~/.kaggle/kaggle.json; pip install "brats_tutorial[download]"), or unpack the zip downloaded by hand from {KAGGLE_DATASET_URL}; then check the training cases. Exit status 1 if a case fails the check, 2 if the download or the unpacking fails.',
+        help="get BraTS 2020 from Kaggle (or its zip), or the Decathlon's brain tumours (--source msd), and check it",
+        description=f'Download BraTS 2020 from Kaggle with kagglehub (needs KAGGLE_USERNAME/KAGGLE_KEY or ~/.kaggle/kaggle.json; pip install "brats_tutorial[download]"), or unpack the zip downloaded by hand from {KAGGLE_DATASET_URL}; or, with --source msd (no account needed), download the Medical Segmentation Decathlon\'s Task01_BrainTumour.tar (BraTS 2016-2017 cases, about 7 GB, CC BY-SA 4.0) from {MSD_TAR_URL}, check its MD5 and unpack it (or unpack a copy given with --tar); then check the training cases. Exit status 1 if a case fails the check, 2 if the download or the unpacking fails.',
+    )
+    download.add_argument(
+        "--source",
+        choices=DOWNLOAD_SOURCES,
+        default=None,
+        help="kaggle: BraTS 2020 (default); msd: the Decathlon's Task01_BrainTumour (default with --tar)",
     )
     download.add_argument(
         "--zip", type=Path, metavar="PATH", help="the zip downloaded by hand (skips kagglehub)"
     )
     download.add_argument(
+        "--tar",
+        type=Path,
+        metavar="PATH",
+        help="with --source msd: Task01_BrainTumour.tar downloaded by hand (skips the download; its MD5 is still checked)",
+    )
+    download.add_argument(
         "--dest",
         type=Path,
         metavar="DIR",
-        help="with --zip: folder to unpack the zip into (must not exist; default: beside the zip, named after it)",
+        help="with --zip: folder to unpack the zip into (must not exist; default: beside the zip, named after it); with --source msd: folder to unpack the tar into (must not exist; default: $XDG_CACHE_HOME/brats_tutorial/msd, else ~/.cache/brats_tutorial/msd)",
     )
     download.add_argument("--no-check", action="store_true", help="skip the data check")
     _add_no_progress_argument(download)
     return download
 
 
-def _command_download(args: argparse.Namespace) -> int:
-    from .download import DownloadError, prepare_dataset
-
-    if args.dest is not None and args.zip is None:
+def _download_source(args: argparse.Namespace) -> str:
+    """``--source``, else msd with ``--tar`` and kaggle without; contradictions are usage errors."""
+    source = args.source or ("msd" if args.tar is not None else "kaggle")
+    if args.zip is not None and args.tar is not None:
         args.command_parser.error(
-            "--dest applies to --zip only: kagglehub downloads into its own cache "
+            "--zip and --tar are two different downloads: --zip takes the Kaggle zip of BraTS "
+            "2020, --tar the Decathlon's Task01_BrainTumour.tar; give one"
+        )
+    if source == "msd" and args.zip is not None:
+        args.command_parser.error(
+            "--source msd downloads the Decathlon's Task01_BrainTumour.tar; --zip is the Kaggle "
+            "zip of BraTS 2020 (use it without --source msd), and a Decathlon tar downloaded by "
+            "hand goes with --tar PATH"
+        )
+    if source == "kaggle" and args.tar is not None:
+        args.command_parser.error(
+            "--tar takes the Decathlon's Task01_BrainTumour.tar (--source msd); for the Kaggle "
+            "zip of BraTS 2020 use --zip PATH"
+        )
+    if source == "kaggle" and args.dest is not None and args.zip is None:
+        args.command_parser.error(
+            "--dest applies to --zip or --source msd only: kagglehub downloads into its own cache "
             "(set KAGGLEHUB_CACHE to choose that folder, e.g. KAGGLEHUB_CACHE=/content/kagglehub)"
         )
+    return source
+
+
+def _command_download(args: argparse.Namespace) -> int:
+    from .download import (
+        MSD_NOTE,
+        DownloadError,
+        default_msd_destination,
+        prepare_dataset,
+        prepare_msd_dataset,
+    )
+
+    source = _download_source(args)
     try:
-        training_folder, report = prepare_dataset(
-            args.zip, args.dest, validate=not args.no_check, progress=not args.no_progress
-        )
-    except DownloadError as error:  # Kaggle side; the message says what to do instead
+        if source == "msd":
+            destination = args.dest
+            if destination is None:
+                destination = default_msd_destination()
+                print(f"No --dest given: unpacking into {destination}", file=sys.stderr)
+            training_folder, report = prepare_msd_dataset(
+                args.tar, destination, validate=not args.no_check, progress=not args.no_progress
+            )
+        else:
+            training_folder, report = prepare_dataset(
+                args.zip, args.dest, validate=not args.no_check, progress=not args.no_progress
+            )
+    except DownloadError as error:  # the download itself; the message says what to do instead
         print(f"error: {error}", file=sys.stderr)
         return 2
     if report is not None:
         print(report.format())
+    if source == "msd":
+        print(MSD_NOTE)
     print(f"Training data: {training_folder}")
     print(f"Use it with:  export {DATA_DIR_ENV}={training_folder}")
     return 0 if report is None or report.ok else 1
@@ -255,7 +311,7 @@ def _check_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentPars
         "check",
         _command_check,
         help="validate a BraTS data set and print the report",
-        description="Check every case: modalities present, shapes and affines agree, finite values, non-empty brain, valid labels, mask present. Exit status 1 if a case fails, 2 if the folder cannot be used (missing, not a folder, no BraTS files).",
+        description="Check every case: modalities present, shapes and affines agree, finite values, non-empty brain, valid labels (those of the folder's release: BraTS 2018-2020, 2021, 2023+ adult glioma or MSD Task01), mask present. Exit status 1 if a case fails, 2 if the folder cannot be used (missing, not a folder, no BraTS files, releases mixed).",
     )
     check.add_argument("data_dir", type=Path, help="a BraTS folder (any layout)")
     check.add_argument(
@@ -455,7 +511,7 @@ def _predict_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentPa
         "predict",
         _command_predict,
         help="predict whole cases and write <CASE>.nii.gz",
-        description="Predict every slice of each case with a model from RUN_DIR and write BraTS submission files.",
+        description="Predict every slice of each case with a model from RUN_DIR and write BraTS submission files, labelled in the numbers of the data's release unless --release says otherwise.",
     )
     predict.add_argument("run_dir", type=Path)
     predict.add_argument("data_dir", type=Path)
@@ -481,7 +537,21 @@ def _predict_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentPa
         default="test",
         help="which patients of RUN_DIR/split.json (default %(default)s; 'all' for every case)",
     )
+    _add_release_argument(predict, "label numbers of the written files")
     return predict
+
+
+def _add_release_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--release``: a key of :data:`brats_tutorial.releases.RELEASES`, default the data's."""
+    from .releases import RELEASES
+
+    parser.add_argument(
+        "--release",
+        choices=tuple(RELEASES),
+        default=None,
+        help=f"{what}: enhancing tumour is 4 in brats2018-2020 and brats2021, 3 in brats2023-gli "
+        "and msd-task01 (default: the release of the data in DATA_DIR)",
+    )
 
 
 def _command_predict(args: argparse.Namespace) -> int:
@@ -510,7 +580,13 @@ def _command_predict(args: argparse.Namespace) -> int:
     model = load_trained_model(model_path)
     print(f"inference settings: {inference.to_dict()}")
     report = predict_folder(
-        model, args.data_dir, args.output_dir, settings, case_ids=case_ids, inference=inference
+        model,
+        args.data_dir,
+        args.output_dir,
+        settings,
+        case_ids=case_ids,
+        inference=inference,
+        release=args.release,
     )
     print(report.format())
     return 1 if report.failed else 0
@@ -547,6 +623,7 @@ def _evaluate_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentP
     evaluate.add_argument(
         "--csv", default=None, help="output CSV (default: scores.csv beside PREDICTIONS_DIR)"
     )
+    _add_release_argument(evaluate, "label numbers of the prediction files")
     return evaluate
 
 
@@ -559,12 +636,46 @@ def _command_evaluate(args: argparse.Namespace) -> int:
 
         case_ids = list(getattr(load_split(Path(args.run_dir) / RUN_SPLIT_FILE), args.split))
     per_case = evaluate_folder(
-        args.predictions_dir, args.data_dir, case_ids=case_ids, missing=args.missing
+        args.predictions_dir,
+        args.data_dir,
+        case_ids=case_ids,
+        missing=args.missing,
+        release=args.release,
     )
     csv_path = Path(args.csv) if args.csv else Path(args.predictions_dir).parent / "scores.csv"
     save_scores_csv(per_case, csv_path)
     print(scores_table(per_case).to_string(float_format=lambda v: f"{v:.3f}"))
     print(f"per-case scores and summary: {csv_path}")
+    return 0
+
+
+def _store_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    store = _add_command(
+        commands,
+        "store",
+        _command_store,
+        help="keep the data and its slice cache on Drive; restore them on a new runtime",
+        description="save: pack a data folder and its slice caches into two archives in STORE_DIR (e.g. on Google Drive), leaving unchanged archives as they are. restore: unpack them on a new runtime at the paths they came from, so the cache is reused without preprocessing again.",
+    )
+    actions = store.add_subparsers(dest="action", required=True, metavar="ACTION")
+    save = actions.add_parser("save", help="pack DATA_DIR and its slice caches into STORE_DIR")
+    save.add_argument("data_dir", type=Path, help="the BraTS folder to keep")
+    save.add_argument("store_dir", type=Path, help="a folder on lasting storage (Google Drive)")
+    restore = actions.add_parser("restore", help="unpack STORE_DIR where it was saved from")
+    restore.add_argument("store_dir", type=Path, help="the folder `store save` wrote")
+    return store
+
+
+def _command_store(args: argparse.Namespace) -> int:
+    from .runtime_store import restore_store, save_store
+
+    if args.action == "save":
+        report = save_store(args.data_dir, args.store_dir)
+    else:
+        report = restore_store(args.store_dir)
+    print("\n".join(report.lines()))
+    if args.action == "restore":
+        print(f"Use it with:  export {DATA_DIR_ENV}={report.data_dir}")
     return 0
 
 
@@ -583,6 +694,7 @@ def build_parser() -> argparse.ArgumentParser:
         _train_parser,
         _predict_parser,
         _evaluate_parser,
+        _store_parser,
     ):
         add_subcommand(commands)
     return parser

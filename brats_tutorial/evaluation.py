@@ -1,7 +1,11 @@
 """Evaluate a folder of predicted label maps against BraTS references, as the challenge does.
 
 Predictions follow the BraTS submission format: one file ``<CASE>.nii.gz`` (or ``<CASE>.nii``)
-per case, labels {0, 1, 2, 4}, same grid as the case's images. The per-case table has one row per
+per case, same grid as the case's images, labels in the reference data's own release
+(:mod:`brats_tutorial.releases`: {0, 1, 2, 4} for BraTS 2018-2021, {0, 1, 2, 3} for BraTS 2023+
+adult glioma and MSD Task01, as ``brats-tutorial predict`` writes them). Prediction and reference
+are both mapped to the course's labels before scoring, so a release is never scored with another
+release's numbers. The per-case table has one row per
 case (index ``Case``) and the columns of :func:`brats_tutorial.volume_metrics.region_scores`
 followed by those of :func:`brats_tutorial.volume_metrics.original_notebook_scores`.
 
@@ -35,6 +39,7 @@ from .discovery import find_cases
 from .errors import BratsDataError
 from .labels import labels_to_classes
 from .loading import load_volume
+from .releases import Release, get_release
 from .volume_metrics import REGION_METRICS, original_notebook_scores, region_scores
 
 #: Name of the case column (the index of the per-case table).
@@ -99,6 +104,7 @@ def evaluate_folder(
     progress: bool = True,
     case_ids: Sequence[str] | None = None,
     missing: str = "error",
+    release: str | Release | None = None,
 ) -> pd.DataFrame:
     """Score predicted label maps against the reference masks, one row per case.
 
@@ -117,6 +123,9 @@ def evaluate_folder(
         missing: with ``case_ids``, what to do when one has no prediction file: ``"error"``
             (default) raises; ``"empty"`` scores it as an all-background prediction, as the BraTS
             challenge does with a missing segmentation (Dice 0, HD95 373.13 mm).
+        release: the label convention of the prediction files (a key of
+            :data:`brats_tutorial.releases.RELEASES`); ``None``: the reference data's own
+            release, the convention ``predict`` writes. References are always read in theirs.
 
     Returns:
         The per-case table: index ``Case`` (sorted), float columns as :func:`evaluate_case`.
@@ -124,8 +133,8 @@ def evaluate_folder(
     Raises:
         BratsDataError: if ``prediction_dir`` is not a folder or holds no prediction
             (``case_ids=None``); a case to score has no reference mask, or no prediction (with
-            ``missing="error"``); a prediction file is unreadable, holds labels other than
-            {0, 1, 2, 4}, or differs in shape from its reference.
+            ``missing="error"``); a prediction file is unreadable, holds labels its release does
+            not allow (e.g. 4 in a GLI or MSD prediction), or differs in shape from its reference.
     """
     if missing not in ("error", "empty"):
         raise ValueError(f"missing must be 'error' or 'empty', got {missing!r}")
@@ -141,8 +150,8 @@ def evaluate_folder(
         wanted = sorted(predictions)
     else:
         wanted = sorted(set(case_ids))
-    masks = {case.case_id: case.mask for case in find_cases(reference_dir) if case.has_mask}
-    without_reference = [case_id for case_id in wanted if case_id not in masks]
+    references = {case.case_id: case for case in find_cases(reference_dir) if case.has_mask}
+    without_reference = [case_id for case_id in wanted if case_id not in references]
     if without_reference:
         raise BratsDataError(
             reference_dir,
@@ -159,10 +168,14 @@ def evaluate_folder(
 
     rows = []
     for case_id in tqdm(wanted, desc="evaluating", unit="case", disable=not progress):
-        reference = load_volume(masks[case_id], is_mask=True)
+        reference_case = references[case_id]
+        reference = load_volume(reference_case.mask, is_mask=True, release=reference_case.release)
         if case_id in predictions:
             prediction_path = predictions[case_id]
-            prediction_labels = load_volume(prediction_path, is_mask=True).data
+            prediction_release = reference_case.release if release is None else get_release(release)
+            prediction_labels = load_volume(
+                prediction_path, is_mask=True, release=prediction_release
+            ).data
             if prediction_labels.shape != reference.data.shape:
                 raise BratsDataError(
                     prediction_path,

@@ -1,5 +1,10 @@
 """Whole-case inference: every axial slice, back to 240 x 240, labels {0, 1, 2, 4}, written as
 NIfTI in the BraTS submission format (``<CASE>.nii.gz`` with the input's affine and header).
+
+Predictions are computed in the course's labels {0, 1, 2, 4} and written in the numbers of the
+data's own release (:mod:`brats_tutorial.releases`): enhancing tumour is 4 for BraTS 2018-2021,
+3 for BraTS 2023+ adult glioma, and MSD Task01's files use 1 oedema, 2 non-enhancing tumour,
+3 enhancing tumour. ``brats-tutorial evaluate`` reads them back in that same convention.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from .labels import classes_to_labels, regions_to_labels
 from .loading import Case, load_case
 from .postprocessing import PostprocessingSettings, postprocess_labels
 from .preprocessing import PreprocessingSettings, preprocess_case, resize_images
+from .releases import Release, get_release
 from .slice_context import context_from_channels, neighbour_indices, stack_neighbours
 
 
@@ -154,20 +160,30 @@ def predict_case(
     return postprocess_labels(labels_from_probabilities(probabilities), inference.postprocessing)
 
 
-def save_prediction(labels: np.ndarray, case: Case, output_dir: str | Path) -> Path:
+def save_prediction(
+    labels: np.ndarray,
+    case: Case,
+    output_dir: str | Path,
+    release: str | Release | None = None,
+) -> Path:
     """Write ``<output_dir>/<case_id>.nii.gz`` with the case's affine and header, atomically.
 
     Args:
-        labels: uint8 (X, Y, Z), labels {0, 1, 2, 4}.
+        labels: uint8 (X, Y, Z), course labels {0, 1, 2, 4}.
         case: the case the prediction belongs to (affine and header are copied).
         output_dir: created if missing.
+        release: the label convention of the written file (a key of
+            :data:`brats_tutorial.releases.RELEASES`); ``None``: the case's own release.
 
     Returns:
-        The written path.
+        The written path. Its labels are the release's: {0, 1, 2, 4} for BraTS 2018-2021,
+        {0, 1, 2, 3} for GLI and MSD (see :meth:`brats_tutorial.releases.Release.from_course_labels`).
     """
+    release = case.files.release if release is None else get_release(release)
     header = case.header.copy()
     header.set_data_dtype(np.uint8)
-    image = nib.Nifti1Image(np.asarray(labels, dtype=np.uint8), case.affine, header=header)
+    file_labels = release.from_course_labels(np.asarray(labels, dtype=np.uint8))
+    image = nib.Nifti1Image(file_labels, case.affine, header=header)
     image.header.set_slope_inter(1.0, 0.0)
     path = Path(output_dir) / f"{case.case_id}.nii.gz"
     with atomic_path(path, suffix=".nii.gz") as temporary:
@@ -196,12 +212,14 @@ def predict_folder(
     case_ids: list[str] | None = None,
     progress: bool = True,
     inference: InferenceSettings | None = None,
+    release: str | Release | None = None,
 ) -> PredictionReport:
     """Predict every case of a folder (or those in ``case_ids``) and write them as NIfTI.
 
     A case that fails (missing or corrupt file) is recorded in the report and the others still
     finish. Nothing is written into ``data_dir``. ``inference``: mirroring and post-processing
-    (default: neither).
+    (default: neither). ``release``: the label convention of the written files (default: the
+    data's own release, see :func:`save_prediction`).
 
     Raises:
         BratsDataError: if ``output_dir`` lies inside ``data_dir``.
@@ -223,7 +241,7 @@ def predict_folder(
         try:
             case = load_case(case_files, settings.modalities, load_mask=False)
             labels = predict_case(model, case, settings, inference=inference)
-            report.written.append(save_prediction(labels, case, output_dir))
+            report.written.append(save_prediction(labels, case, output_dir, release))
         except BratsDataError as error:
             report.failed[case_files.case_id] = str(error)
     return report

@@ -1,4 +1,9 @@
-"""Load BraTS volumes and cases from NIfTI files, with explicit dtypes and clear errors."""
+"""Load BraTS volumes and cases from NIfTI files, with explicit dtypes and clear errors.
+
+Every release is read into the course's one convention (:mod:`brats_tutorial.releases`): images
+by course modality ("flair", "t1", "t1ce", "t2"), masks as labels {0, 1, 2, 4}. A Decathlon
+case's images are channels of one 4D file, each read on its own.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import numpy as np
 from .constants import MODALITIES
 from .discovery import CaseFiles
 from .errors import BratsDataError
-from .labels import check_labels
+from .releases import BRATS_2018_2020, Release, get_release
 
 
 @dataclass
@@ -45,7 +50,8 @@ class Case:
     Attributes:
         case_id: e.g. ``"BraTS20_Training_001"``.
         images: modality to float32 (240, 240, 155) array, for the modalities asked for.
-        mask: uint8 (240, 240, 155), file labels {0, 1, 2, 4}; ``None`` when the case has none.
+        mask: uint8 (240, 240, 155), course labels {0, 1, 2, 4} whatever the release; ``None``
+            when the case has none.
         affine: float64 (4, 4), shared by all files of the case.
         header: header of the first image file (copy it when writing predictions).
         spacing: voxel size in mm, (x, y, z).
@@ -65,53 +71,91 @@ class Case:
         return np.stack([self.images[m] for m in modalities], axis=-1)
 
 
-def _read(path: Path) -> tuple[nib.Nifti1Image, np.ndarray]:
+_READ_ERRORS = (nib.filebasedimages.ImageFileError, EOFError, zlib.error, OSError, ValueError)
+
+
+def _cannot_read(path: Path, error: Exception) -> BratsDataError:
+    detail = " ".join(str(error).split())  # one line: nibabel's messages hold newlines
+    return BratsDataError(path, f"cannot read as NIfTI ({type(error).__name__}: {detail})")
+
+
+def _read(path: Path, channel: int | None = None) -> tuple[nib.Nifti1Image, np.ndarray]:
+    """The image and its voxels: the whole 3D volume, or one channel of a 4D image.
+
+    A channel is read through the image's ``dataobj`` (``dataobj[..., channel]``), so the 4D
+    array is never held in memory; only that channel's voxels are returned.
+    """
     if not path.exists():
         raise BratsDataError(path, "file does not exist")
     try:
         image = nib.load(path)
-        raw = np.asanyarray(image.dataobj)
-    except (nib.filebasedimages.ImageFileError, EOFError, zlib.error, OSError, ValueError) as error:
-        detail = " ".join(str(error).split())  # one line: nibabel's messages hold newlines
-        raise BratsDataError(
-            path, f"cannot read as NIfTI ({type(error).__name__}: {detail})"
-        ) from error
+        if channel is not None:
+            if len(image.shape) != 4:
+                raise BratsDataError(
+                    path, f"expected a 4D image (one channel per sequence), got shape {image.shape}"
+                )
+            if not 0 <= channel < image.shape[3]:
+                raise BratsDataError(
+                    path,
+                    f"has {image.shape[3]} channels, no channel {channel} (shape {image.shape})",
+                )
+            raw = np.asanyarray(image.dataobj[..., channel])
+        else:
+            raw = np.asanyarray(image.dataobj)
+    except _READ_ERRORS as error:
+        if isinstance(error, BratsDataError):
+            raise
+        raise _cannot_read(path, error) from error
     if raw.ndim != 3:
         raise BratsDataError(path, f"expected a 3D volume, got shape {raw.shape}")
     return image, raw
 
 
-def load_volume(path: str | Path, is_mask: bool = False) -> Volume:
-    """Read one NIfTI file.
+def load_volume(
+    path: str | Path,
+    is_mask: bool = False,
+    release: str | Release = BRATS_2018_2020,
+    channel: int | None = None,
+) -> Volume:
+    """Read one NIfTI file (or one channel of a 4D one).
 
     Args:
         path: a ``.nii`` or ``.nii.gz`` file.
-        is_mask: read as a label map (checked for labels {0, 1, 2, 4}, returned as uint8)
-            instead of an image (returned as float32, checked for finite values).
+        is_mask: read as a label map (checked for the release's labels and mapped to the
+            course's {0, 1, 2, 4}, returned as uint8) instead of an image (returned as float32,
+            checked for finite values).
+        release: the release whose label numbers the mask uses (a key of
+            :data:`brats_tutorial.releases.RELEASES` or a :class:`~brats_tutorial.releases.Release`).
+        channel: for a 4D image (the Decathlon's), the channel to read; ``None`` for a 3D file.
 
     Returns:
-        The :class:`Volume`.
+        The :class:`Volume`; a channel's ``header`` is a copy of the 4D header made 3D.
 
     Raises:
-        BratsDataError: naming the file, if it is missing, not a readable 3D NIfTI, holds NaN or
-            infinite voxels, or (masks) holds values other than 0, 1, 2, 4.
+        BratsDataError: naming the file, if it is missing, not a readable 3D NIfTI (or, with
+            ``channel``, a 4D one with that channel), holds NaN or infinite voxels, or (masks)
+            holds values the release does not allow (e.g. 3 in BraTS 2018-2021, 4 in GLI).
     """
     path = Path(path)
-    image, raw = _read(path)
+    release = get_release(release)
+    image, raw = _read(path, channel)
+    header = image.header
+    if channel is not None:
+        header = image.header.copy()
+        header.set_data_shape(raw.shape)
     if is_mask:
         if not np.issubdtype(raw.dtype, np.integer):
             if not np.all(np.isfinite(raw)):
                 raise BratsDataError(path, "mask holds NaN or infinite values")
             if not np.all(raw == np.round(raw)):
                 raise BratsDataError(path, "mask holds non-integer values")
-        check_labels(raw, path)
-        data = raw.astype(np.uint8)
+        data = release.to_course_labels(raw, path)
     else:
         data = raw.astype(np.float32)
         if not np.all(np.isfinite(data)):
             count = int(np.size(data) - np.count_nonzero(np.isfinite(data)))
             raise BratsDataError(path, f"{count} voxels are NaN or infinite")
-    return Volume(data, image.affine.astype(np.float64), image.header, path)
+    return Volume(data, image.affine.astype(np.float64), header, path)
 
 
 def load_case(
@@ -122,6 +166,8 @@ def load_case(
     """Load some modalities (and the mask) of one case.
 
     Only the modalities asked for are read, which keeps memory low when a chapter needs two.
+    Whatever the release, the images come back by course modality and the mask in course
+    labels {0, 1, 2, 4} (:mod:`brats_tutorial.releases`).
 
     Args:
         case_files: from :func:`brats_tutorial.discovery.find_cases`.
@@ -135,17 +181,22 @@ def load_case(
         BratsDataError: if a requested modality has no file, a file is unreadable, or the files
             of the case disagree in shape or affine (the message names the file that differs).
     """
+    release = case_files.release
     paths: dict[str, Path] = {}
     for modality in modalities:
         if modality not in case_files.images:
             raise BratsDataError(
-                case_files.folder, f"case {case_files.case_id} has no '{modality}' file"
+                case_files.folder,
+                f"case {case_files.case_id} has no {release.describe_sequence(modality)} file",
             )
         paths[modality] = case_files.images[modality]
-    volumes = {modality: load_volume(path) for modality, path in paths.items()}
+    volumes = {
+        modality: load_volume(path, channel=case_files.channels.get(modality))
+        for modality, path in paths.items()
+    }
     mask_volume = None
     if load_mask and case_files.mask is not None:
-        mask_volume = load_volume(case_files.mask, is_mask=True)
+        mask_volume = load_volume(case_files.mask, is_mask=True, release=release)
     all_volumes = list(volumes.values()) + ([mask_volume] if mask_volume else [])
     if not all_volumes:
         raise BratsDataError(case_files.folder, "nothing to load: no modalities asked for")

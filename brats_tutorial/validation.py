@@ -2,14 +2,21 @@
 
 The checks are those of nnU-Net's dataset integrity check, and a few more:
 
-- every modality (flair, t1, t1ce, t2) has a file;
+- every modality (flair, t1, t1ce, t2; GLI's t2f, t1n, t1c, t2w) has a file, or, in the
+  Decathlon's layout, the case's 4D image has its 4 channels (FLAIR, T1w, T1gd, T2w);
 - a mask is present where one is expected (training cases), and a case without one is
   reported as "no mask (validation case)" where none is expected;
-- every file reads as a 3D NIfTI volume (corrupt or truncated files are reported);
-- all files of a case have the same shape and the same affine;
+- every file reads as a 3D NIfTI volume, or 4D for MSD's images (corrupt or truncated files are
+  reported);
+- all files of a case have the same shape and the same affine (MSD: the label map has the 4D
+  image's first three dimensions and its affine);
 - the shape is the BraTS 240 x 240 x 155 (otherwise a warning, not a failure);
 - image voxels are finite and an image is not all zero (an empty brain);
-- mask values are BraTS labels {0, 1, 2, 4}.
+- mask values are the release's labels: {0, 1, 2, 4} in BraTS 2018-2021, {0, 1, 2, 3} in BraTS
+  2023+ adult glioma (GLI) and MSD Task01 (:mod:`brats_tutorial.releases`).
+
+The report names the release (a folder holds one: :func:`~brats_tutorial.discovery.find_cases`
+refuses a mix) and each problem names the file in the release's own words.
 
 A bad case never stops the check: its problems are collected and the next case is checked.
 Only a folder that cannot be searched at all (missing, not a folder, no case files) raises
@@ -39,13 +46,15 @@ from .constants import MODALITIES, VOLUME_SHAPE
 from .discovery import CaseFiles, find_cases
 from .errors import BratsDataError
 from .loading import load_volume
+from .releases import Release
 
 #: Note given to a case without a mask when no mask is expected.
 NO_MASK_NOTE = "no mask (validation case)"
 #: Largest difference between affine entries still counted as the same affine (mm).
 AFFINE_TOLERANCE = 1e-3
 
-_VALIDATION_NAME = re.compile(r"validation", re.IGNORECASE)
+#: Case ids and folders of cases without masks: BraTS validation data, MSD's imagesTs.
+_VALIDATION_NAME = re.compile(r"validation|^imagesTs$", re.IGNORECASE)
 _READ_ERRORS = (nib.filebasedimages.ImageFileError, EOFError, zlib.error, OSError, ValueError)
 
 
@@ -85,12 +94,14 @@ class ValidationReport:
         expect_masks: the ``expect_masks`` argument as given (``None``: inferred).
         masks_expected: whether masks were expected of the cases not named as validation cases
             (the argument, or what was inferred from the folder).
+        release: the release of the folder's cases (``None`` only for a report of no case).
     """
 
     root: Path
     cases: list[CaseReport]
     expect_masks: bool | None = None
     masks_expected: bool = True
+    release: Release | None = None
 
     @property
     def ok(self) -> bool:
@@ -112,6 +123,7 @@ class ValidationReport:
         how = "inferred" if self.expect_masks is None else "given"
         lines = [
             f"BraTS data check: {self.root}",
+            f"release: {self.release.title if self.release else 'none'}",
             f"masks expected: {'yes' if self.masks_expected else 'no'} ({how})",
         ]
         width = max([len("case")] + [len(case.case_id) for case in self.cases])
@@ -155,9 +167,15 @@ def _read_header(path: Path) -> tuple[tuple[int, ...], np.ndarray]:
         ) from error
 
 
-def _problem(error: BratsDataError) -> str:
+def _file_label(path: Path, release: Release) -> str:
+    """A file's name in the report: ``imagesTr/BRATS_001.nii.gz`` for MSD (whose image and label
+    map share a name), else the file name."""
+    return f"{path.parent.name}/{path.name}" if release.is_four_dimensional else path.name
+
+
+def _problem(error: BratsDataError, release: Release) -> str:
     """``"<file name>: <problem>"`` on one line (the table has one line per case)."""
-    return " ".join(f"{error.path.name}: {error.problem}".split())
+    return " ".join(f"{_file_label(error.path, release)}: {error.problem}".split())
 
 
 def validate_case(case: CaseFiles, expect_mask: bool) -> CaseReport:
@@ -174,34 +192,61 @@ def validate_case(case: CaseFiles, expect_mask: bool) -> CaseReport:
     Returns:
         The :class:`CaseReport`.
     """
+    release = case.release
     report = CaseReport(case.case_id, case.folder, has_mask=case.has_mask)
-    for modality in case.missing_modalities:
+    if release.is_four_dimensional and not case.images:
         report.problems.append(
-            f"{case.case_id}_{modality}.nii[.gz]: file missing (no '{modality}' image)"
+            f"{release.file_name(case.case_id, MODALITIES[0])}: file missing (no 4D image of "
+            f"the sequences {', '.join(release.sequence_name(m) for m in MODALITIES)})"
+        )
+    for modality in [] if release.is_four_dimensional else case.missing_modalities:
+        report.problems.append(
+            f"{release.file_name(case.case_id, modality)}: file missing "
+            f"(no {release.describe_sequence(modality)} image)"
         )
     if not case.has_mask:
         if expect_mask:
             report.problems.append(
-                f"{case.case_id}_seg.nii[.gz]: mask missing (expected for a training case)"
+                f"{release.file_name(case.case_id)}: mask missing (expected for a training case)"
             )
         else:
             report.notes.append(NO_MASK_NOTE)
 
-    files = [(case.images[m], False) for m in MODALITIES if m in case.images]
+    # (path, kind): kind "image" (3D), "channels" (MSD's 4D image of every sequence) or "mask".
+    files: list[tuple[Path, str]] = []
+    if release.is_four_dimensional:
+        files += [(case.images[MODALITIES[0]], "channels")] if case.images else []
+    else:
+        files += [(case.images[m], "image") for m in MODALITIES if m in case.images]
     if case.mask is not None:
-        files.append((case.mask, True))
+        files.append((case.mask, "mask"))
 
     # Headers first (cheap): shapes and affines of the whole case.
-    readable: list[tuple[Path, bool]] = []
+    readable: list[tuple[Path, str]] = []
     reference: tuple[Path, tuple[int, ...], np.ndarray] | None = None
-    for path, is_mask in files:
+    for path, kind in files:
+        name = _file_label(path, release)
         try:
             shape, affine = _read_header(path)
         except BratsDataError as error:
-            report.problems.append(_problem(error))
+            report.problems.append(_problem(error, release))
             continue
-        if len(shape) != 3:
-            report.problems.append(f"{path.name}: expected a 3D volume, got shape {shape}")
+        if kind == "channels":
+            sequences = ", ".join(release.sequence_name(m) for m in MODALITIES)
+            if len(shape) != 4:
+                report.problems.append(
+                    f"{name}: expected a 4D image (one channel per sequence: {sequences}), "
+                    f"got shape {shape}"
+                )
+                continue
+            if shape[3] != len(case.channels):
+                report.problems.append(
+                    f"{name}: {shape[3]} channels, expected {len(case.channels)} ({sequences})"
+                )
+                continue
+            shape = shape[:3]  # the grid every channel and the label map share
+        elif len(shape) != 3:
+            report.problems.append(f"{name}: expected a 3D volume, got shape {shape}")
             continue
         if reference is None:
             reference = (path, shape, affine)
@@ -212,33 +257,46 @@ def validate_case(case: CaseFiles, expect_mask: bool) -> CaseReport:
                 )
         else:
             reference_path, reference_shape, reference_affine = reference
+            reference_name = _file_label(reference_path, release)
             if shape != reference_shape:
                 report.problems.append(
-                    f"{path.name}: shape {shape} differs from "
-                    f"{reference_path.name} {reference_shape}"
+                    f"{name}: shape {shape} differs from {reference_name} {reference_shape}"
                 )
             else:
                 difference = float(np.max(np.abs(affine - reference_affine)))
                 if difference > AFFINE_TOLERANCE:
                     report.problems.append(
-                        f"{path.name}: affine differs from {reference_path.name} "
+                        f"{name}: affine differs from {reference_name} "
                         f"(largest difference {difference:.4g})"
                     )
-        readable.append((path, is_mask))
+        readable.append((path, kind))
 
-    # Then the voxels, one file at a time.
-    for path, is_mask in readable:
-        try:
-            data = load_volume(path, is_mask=is_mask).data
-        except BratsDataError as error:
-            report.problems.append(_problem(error))
-            continue
-        if not np.any(data):
-            if is_mask:
-                report.notes.append(f"{path.name}: mask is empty (no tumour labelled)")
-            else:
-                report.problems.append(f"{path.name}: all voxels are zero (empty image, no brain)")
-        del data
+    # Then the voxels, one file (or one channel) at a time.
+    for path, kind in readable:
+        name = _file_label(path, release)
+        if kind == "channels":
+            reads = [
+                (case.channels[m], f"channel {case.channels[m]} ({release.sequence_name(m)}): ")
+                for m in MODALITIES
+            ]
+        else:
+            reads = [(None, "")]
+        for channel, which in reads:
+            try:
+                data = load_volume(
+                    path, is_mask=kind == "mask", release=release, channel=channel
+                ).data
+            except BratsDataError as error:
+                report.problems.append(_problem(error, release))
+                break  # the other channels of an unreadable file say nothing new
+            if not np.any(data):
+                if kind == "mask":
+                    report.notes.append(f"{name}: mask is empty (no tumour labelled)")
+                else:
+                    report.problems.append(
+                        f"{name}: {which}all voxels are zero (empty image, no brain)"
+                    )
+            del data
     return report
 
 
@@ -279,7 +337,8 @@ def validate_dataset(
         validate_case(case, expected[case.case_id])
         for case in tqdm(cases, desc="Checking cases", unit="case", disable=not progress)
     ]
-    return ValidationReport(root, reports, expect_masks, masks_expected)
+    release = cases[0].release if cases else None
+    return ValidationReport(root, reports, expect_masks, masks_expected, release)
 
 
 def check_command(

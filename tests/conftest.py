@@ -98,3 +98,26 @@ def quick_run(tmp_path_factory):
             else:
                 os.environ[name] = value
     return data, settings, info, split, model, history, config
+
+
+@pytest.fixture(scope="session")
+def release_sample(tmp_path_factory):
+    """A function ``release -> folder``: the first 3 cases of the real BraTS 2018 sample rewritten
+    in that release's layout (tests/release_layouts.py), written once per release and session.
+    Skips when the sample is absent. Tests must not write into these folders."""
+    from release_layouts import convert_sample
+
+    from brats_tutorial.data_sources import sample_dir
+
+    sample = sample_dir()
+    if sample is None:
+        pytest.skip("real BraTS sample not found (../shared/brats18_sample or BRATS_SAMPLE_DIR)")
+    folders = {}
+
+    def folder(release: str):
+        if release not in folders:
+            destination = tmp_path_factory.mktemp(f"sample_{release}") / "data"
+            folders[release] = convert_sample(sample, destination, release)
+        return folders[release]
+
+    return folder
