@@ -24,10 +24,11 @@ export TF_CPP_MIN_LOG_LEVEL ?= 3
 # The student edition of the chapters (no solutions) that nbval executes.
 STUDENT_DIR := _build/student_edition
 # Unit tests that train a model or execute notebooks are marked slow (pyproject.toml).
-PYTEST_UNIT := $(BIN)/python -m pytest tests --ignore=tests/test_browser.py
+PYTEST_UNIT := $(BIN)/python -m pytest tests --ignore=tests/test_browser.py \
+	--ignore=tests/test_colab_versions.py
 
 .PHONY: venv book test test-quick lint test-unit test-doctest test-jax test-notebooks test-browser \
-	benchmarks clean
+	test-colab benchmarks clean
 
 venv: $(STAMP)
 
@@ -44,7 +45,8 @@ book: $(STAMP)
 		$(BIN)/jupyter-book build . -W -n --keep-going
 
 # With WITH_BOOK=1 the book is built first (beside the tests under make -j 3).
-test: $(if $(WITH_BOOK),book) lint test-unit test-doctest test-jax test-notebooks test-browser
+test: $(if $(WITH_BOOK),book) lint test-unit test-doctest test-jax test-notebooks test-browser \
+	test-colab
 
 test-quick: $(STAMP)
 	$(TIMED) test-quick $(PYTEST_UNIT) -m "not slow" -q --durations=10
@@ -62,12 +64,15 @@ lint: $(STAMP)
 test-doctest: $(STAMP)
 	$(TIMED) test-doctest $(BIN)/python -m pytest -q --doctest-modules brats_tutorial _ext
 
-# Model, loss, metric and training tests again under the JAX backend.
+# Model, loss, metric and training tests again under the JAX backend. (The resume across
+# precisions runs under JAX in test_gpu_count.py's two-device test; test_resume_precision.py, its
+# single-device twin in both directions, runs under TensorFlow in test-unit.)
 test-jax: $(STAMP)
 	$(TIMED) test-jax env KERAS_BACKEND=jax $(BIN)/python -m pytest -q tests/test_model.py \
 		tests/test_losses.py tests/test_training_metrics.py tests/test_device.py \
 		tests/test_training_jax.py tests/test_original_recipe.py tests/test_region_training.py \
-		tests/test_slice_context.py tests/test_augmentation.py tests/test_epoch_log.py
+		tests/test_slice_context.py tests/test_augmentation.py tests/test_epoch_log.py \
+		tests/test_gpu_count.py
 
 # nbval runs every chapter's student edition (the chapter without its solution cells) on the
 # synthetic data, in a work folder of its own: each chapter runs top to bottom in a fresh kernel,
@@ -80,6 +85,12 @@ test-notebooks: $(STAMP)
 		BRATS_WORK_DIR="$$(mktemp -d)/brats_tutorial_work" PYTHONPATH=tests \
 		$(BIN)/python -m pytest -p student_stub_check --nbval-lax --nbval-cell-timeout=600 \
 		$(STUDENT_DIR) --durations=10
+
+# Colab's package versions (colab-constraints.txt) in a fresh virtual environment: the chapters'
+# install cell must change none of them, and chapter 2's Setup and viewer must run there. Needs
+# PyPI: about 770 MB of wheels (TensorFlow 2.20: 590 MB), 2 to 3 min in all on 2 cores.
+test-colab: $(STAMP)
+	$(TIMED) test-colab $(BIN)/python -m pytest -q tests/test_colab_versions.py --durations=5
 
 # The built book in headless Chromium (skips without _build/html or Chromium, unless
 # BRATS_REQUIRE_BOOK=1).

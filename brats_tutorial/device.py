@@ -15,10 +15,19 @@ wraps the optimizer in ``keras.optimizers.LossScaleOptimizer`` (keras/src/traine
 ``Trainer.compile``, checked in Keras 3.15). The model's policy is the global policy at the time
 it is built, so call :func:`apply_precision` before building the model.
 
-GPUs are found without importing TensorFlow: with the JAX (or PyTorch) backend, the backend is
-asked, since it is what will run the model; otherwise ``nvidia-smi`` is asked. With the
-TensorFlow backend this reports the machine's GPUs even if the installed TensorFlow cannot use
-them (``tensorflow-cpu``).
+Two questions, two answers:
+
+- *Which* GPUs (names, compute capabilities, for the precision): :func:`gpu_info`. It works
+  without importing TensorFlow: with the JAX (or PyTorch) backend, the backend is asked, since it
+  is what will run the model; otherwise ``nvidia-smi`` is asked. With the TensorFlow backend this
+  lists the machine's GPUs, including those hidden by ``CUDA_VISIBLE_DEVICES`` and those the
+  installed TensorFlow cannot use (``tensorflow-cpu``), so it never decides how many GPUs train.
+- *How many* GPUs the model will train on: :func:`gpu_devices` (and :func:`gpu_count`), from the
+  device list of the backend in use, which honours ``CUDA_VISIBLE_DEVICES``: TensorFlow's
+  ``tf.config.list_physical_devices("GPU")`` (asked in :mod:`brats_tutorial.tf_data`, the only
+  module that imports TensorFlow), ``keras.distribution.list_devices("gpu")`` under JAX, and
+  ``torch.cuda.device_count()`` under PyTorch. Training scales the global batch and builds its
+  distribution (``MirroredStrategy``, ``DataParallel``) from this one list.
 """
 
 from __future__ import annotations
@@ -154,6 +163,56 @@ def gpu_info() -> list[GpuInfo]:
                 ]
             return gpus
     return gpus_from_nvidia_smi()
+
+
+def _jax_gpu_devices() -> list[str]:
+    try:
+        return list(keras.distribution.list_devices("gpu"))
+    except RuntimeError:  # no GPU backend in this jaxlib, or no GPU
+        return []
+
+
+def _torch_gpu_devices() -> list[str]:
+    import torch
+
+    if not torch.cuda.is_available():
+        return []
+    return [f"cuda:{index}" for index in range(torch.cuda.device_count())]
+
+
+def _tensorflow_gpu_devices() -> list[str]:
+    from .tf_data import tensorflow_gpu_devices
+
+    return tensorflow_gpu_devices()
+
+
+def gpu_devices() -> list[str]:
+    """The GPUs the active Keras backend will compute on, as that backend names them.
+
+    Asks the backend's own device list, which honours ``CUDA_VISIBLE_DEVICES`` (see the module
+    docstring); :func:`gpu_info` (``nvidia-smi`` under TensorFlow) is not asked.
+
+    Returns:
+        e.g. ``["/gpu:0", "/gpu:1"]`` (TensorFlow), ``["gpu:0"]`` (JAX), ``["cuda:0"]``
+        (PyTorch); empty when the backend sees no GPU (or is another backend).
+    """
+    backend_queries = {
+        "tensorflow": _tensorflow_gpu_devices,
+        "jax": _jax_gpu_devices,
+        "torch": _torch_gpu_devices,
+    }
+    query = backend_queries.get(keras.backend.backend())
+    if query is None:
+        return []
+    try:
+        return query()
+    except ImportError:
+        return []
+
+
+def gpu_count() -> int:
+    """Number of GPUs the active Keras backend will compute on: ``len(gpu_devices())``."""
+    return len(gpu_devices())
 
 
 def choose_precision(gpus: list[GpuInfo] | None = None) -> str:

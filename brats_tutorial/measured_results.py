@@ -12,6 +12,14 @@ committed with the commit, date, machine and case ids of the run in its columns:
   training time covered only the part after the resume (65 s of CPU against 207-266 s for the
   other runs); its ``train_wall_s`` and ``train_cpu_s`` are left empty (NaN). Its scores are
   those of the finished run.
+- ``full_scale_rehearsal.csv``: ``benchmarks/full_scale_rehearsal.py`` (the full profile at BraTS
+  2020's size on a 2-core CPU, 369 cases repeating the sample's 24: check and cache-build times,
+  cache size, peak memory of the training set-up, input-pipeline rates, and the estimated epoch
+  and run times on a T4, marked ``kind = "estimate"`` with their assumptions in ``note``), from a
+  working tree based on commit e7abd4c, 2026-12-03.
+- ``runtime_store.csv``: ``benchmarks/bench_runtime_store.py`` (sizes and times of
+  ``brats-tutorial store save`` / ``restore`` on the sample's 24 cases as plain ``.nii``, and the
+  same scaled to 369 cases, marked as estimates).
 """
 
 from __future__ import annotations
@@ -27,6 +35,12 @@ RESULTS_DIR: Path = Path(__file__).resolve().parent / "results"
 def results_path(name: str) -> Path:
     """Path of the shipped results ``name`` (e.g. "improvements"), which may not exist yet."""
     return RESULTS_DIR / f"{name}.csv"
+
+
+def result_values(name: str) -> pd.Series:
+    """The ``value`` column of a one-row-per-quantity results file, indexed by ``name``
+    (``full_scale_rehearsal``, ``runtime_store``)."""
+    return load_results(name).set_index("name")["value"].astype(float)
 
 
 def load_results(name: str) -> pd.DataFrame:

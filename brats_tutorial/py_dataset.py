@@ -38,6 +38,12 @@ class SliceDataset(keras.utils.PyDataset):
         context_slices: 2.5D input: ``k`` neighbours on each side stacked as channels, C
             becomes (2k + 1) C (see :mod:`brats_tutorial.slice_context`).
         slices_per_case: slices of each patient in ``images`` (needed with ``context_slices``).
+        batch_multiple: every batch holds a multiple of this many slices: the number of devices
+            a batch is split over (``keras.distribution.DataParallel`` under JAX splits a batch
+            evenly, and fails on a last batch of, say, 7 slices over 2 GPUs). The last batch is
+            cut to a multiple, so up to ``batch_multiple - 1`` slices of an epoch are left out
+            (other ones each epoch when shuffling; the same last ones without). Must divide
+            ``batch_size``.
         **kwargs: passed to ``keras.utils.PyDataset`` (``workers``, ``use_multiprocessing``,
             ``max_queue_size``). Threads (the default) share the epoch counter; with
             ``use_multiprocessing=True`` each process keeps its own copy.
@@ -57,15 +63,23 @@ class SliceDataset(keras.utils.PyDataset):
         num_classes: int = NUM_CLASSES,
         context_slices: int = 0,
         slices_per_case: int | None = None,
+        batch_multiple: int = 1,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         check_slice_arrays(images, classes)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if batch_multiple < 1 or batch_size % batch_multiple:
+            raise ValueError(
+                f"batch_multiple must be >= 1 and divide batch_size {batch_size}, "
+                f"got {batch_multiple}"
+            )
         self.images = images
         self.classes = classes
         self.batch_size = int(batch_size)
+        # Slices used per epoch: the last batch cut to a multiple of batch_multiple.
+        self.used_slices = images.shape[0] - images.shape[0] % self.batch_size % batch_multiple
         self.shuffle = shuffle
         self.augment = resolve_augmentation(augment)
         self.context_slices = int(context_slices)
@@ -85,7 +99,7 @@ class SliceDataset(keras.utils.PyDataset):
 
     def __len__(self) -> int:
         """Number of batches per epoch."""
-        return math.ceil(self.images.shape[0] / self.batch_size)
+        return math.ceil(self.used_slices / self.batch_size)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """Batch ``index`` of the current epoch.
@@ -96,7 +110,8 @@ class SliceDataset(keras.utils.PyDataset):
         """
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} out of range 0..{len(self) - 1}")
-        batch_indices = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        end = min((index + 1) * self.batch_size, self.used_slices)
+        batch_indices = self.order[index * self.batch_size : end]
         flips, rich_rng = None, None
         if self.augment == "flip":
             rng = np.random.default_rng([self.seed, self.epoch, index, 1])

@@ -8,6 +8,8 @@ A run folder holds::
     inference.json        how to predict with it: test-time mirroring, post-processing
     training_log.csv      one row per finished epoch
     timing.json           how long the training took (wall and CPU seconds), when it was measured
+    precision.json        the Keras dtype policy it trained with, and from which epoch (a run
+                          resumed on another device can change policy part-way)
     predictions/          label maps predicted with the run's best model (.npy), kept so that
                           the chapters predict each patient once (course.run_predictions)
     best.keras, best.json the model with the lowest validation loss, and that loss
@@ -39,6 +41,7 @@ LOG_FILE: str = "training_log.csv"
 BEST_MODEL_FILE: str = "best.keras"
 LAST_MODEL_FILE: str = "last.keras"
 TIMING_FILE: str = "timing.json"
+PRECISION_FILE: str = "precision.json"
 PREDICTIONS_FOLDER: str = "predictions"
 BACKUP_FOLDER: str = "backup"
 
@@ -95,6 +98,10 @@ class RunFolder:
     @property
     def timing_path(self) -> Path:
         return self.path / TIMING_FILE
+
+    @property
+    def precision_path(self) -> Path:
+        return self.path / PRECISION_FILE
 
     @property
     def default_backup_dir(self) -> Path:
@@ -160,6 +167,35 @@ class RunFolder:
         if not self.timing_path.exists():
             return None
         return json.loads(self.timing_path.read_text())
+
+    def record_precision(self, precision: str, first_epoch: int) -> None:
+        """Record that training runs under the dtype policy ``precision`` from ``first_epoch`` on.
+
+        Entries from ``first_epoch`` on are replaced (a new run, ``first_epoch=0``, starts a new
+        record; a resumed run redoes its unfinished epoch); a policy equal to the previous entry's
+        adds nothing.
+
+        Args:
+            precision: e.g. ``"mixed_float16"``.
+            first_epoch: index of the first epoch trained under it (0-based).
+        """
+        record = self.load_precision() or {"history": []}
+        history = [entry for entry in record["history"] if entry["first_epoch"] < first_epoch]
+        if not history or history[-1]["precision"] != precision:
+            history.append({"first_epoch": int(first_epoch), "precision": precision})
+        self.path.mkdir(parents=True, exist_ok=True)
+        save_json_atomic(self.precision_path, {"precision": precision, "history": history})
+
+    def load_precision(self) -> dict[str, Any] | None:
+        """What :meth:`record_precision` wrote, or ``None`` for a run without a record.
+
+        Returns:
+            ``{"precision": the latest policy, "history": [{"first_epoch": 0, "precision":
+            "mixed_float16"}, {"first_epoch": 3, "precision": "float32"}, ...]}``.
+        """
+        if not self.precision_path.exists():
+            return None
+        return json.loads(self.precision_path.read_text())
 
     def load_best_model(self):
         """The run's best model (``best.keras``), for inference: what a chapter needs to use a run

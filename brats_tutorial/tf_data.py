@@ -121,13 +121,30 @@ def make_tf_dataset(
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def distribution_strategy() -> tf.distribute.Strategy:
-    """``MirroredStrategy`` over all GPUs when more than one is visible, else the default strategy.
+def tensorflow_gpu_devices() -> list[str]:
+    """The GPUs TensorFlow will compute on, named as ``MirroredStrategy`` takes them.
+
+    Counts ``tf.config.list_physical_devices("GPU")``, which honours ``CUDA_VISIBLE_DEVICES``
+    and does not start TensorFlow's runtime; empty with ``tensorflow-cpu`` or no GPU.
+
+    Returns:
+        ``["/gpu:0", ..., "/gpu:{n - 1}"]`` for n visible GPUs.
+    """
+    return [f"/gpu:{index}" for index in range(len(tf.config.list_physical_devices("GPU")))]
+
+
+def distribution_strategy(devices: list[str] | None = None) -> tf.distribute.Strategy:
+    """``MirroredStrategy`` over the GPUs when there are more than one, else the default strategy.
 
     Build and compile the model inside ``with distribution_strategy().scope():``; the batch size
     given to :func:`make_tf_dataset` is then the global batch, split across the GPUs.
+
+    Args:
+        devices: the GPUs to mirror the model on; default :func:`tensorflow_gpu_devices`.
+            Training passes the list it scaled the global batch by, so both use one count.
     """
-    gpus = tf.config.list_logical_devices("GPU")
-    if len(gpus) > 1:
-        return tf.distribute.MirroredStrategy()
+    if devices is None:
+        devices = tensorflow_gpu_devices()
+    if len(devices) > 1:
+        return tf.distribute.MirroredStrategy(devices=list(devices))
     return tf.distribute.get_strategy()

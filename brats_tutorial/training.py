@@ -9,17 +9,34 @@ written to ``backup_dir``; a later call with the same ``backup_dir`` continues f
 ``backup_dir`` (or ``output_dir``) at Google Drive on Colab so a disconnect loses at most one
 epoch.
 
-Several GPUs: when more than one GPU is visible (:func:`brats_tutorial.device.gpu_info`),
-training is data-parallel with the backend's own engine: ``tf.distribute.MirroredStrategy``
-under TensorFlow (the model is built and compiled in its scope; see
-:func:`brats_tutorial.tf_data.distribution_strategy`) and ``keras.distribution.DataParallel``
-under JAX. ``batch_size`` is per GPU: the global batch is ``batch_size`` times the number of
-GPUs, so each GPU keeps the same work per step and an epoch has proportionally fewer steps.
-This path has not been run on a multi-GPU machine in this project yet.
+Resuming on another device: a Colab session can come back on another GPU, or none, and
+``precision="auto"`` then chooses another dtype policy. The policy each part of the run trained
+with is recorded in the run folder (:meth:`~brats_tutorial.run_folder.RunFolder.load_precision`).
+Weights are float32 variables under every policy, but ``"mixed_float16"`` wraps the optimiser in
+a ``LossScaleOptimizer``, and Keras 3 (3.15) loads a backup saved with the other optimiser
+structure with only a warning, "Skipping variable loading for optimizer": the step counter
+restarts at 0 (so does the learning-rate schedule) and Adam's moments are lost. So when the
+backup's optimiser is loss-scaled and the new one is not, or the reverse, ``train`` reads the
+backup into a model compiled the way it was saved, copies the weights and the wrapped Adam's
+variables into the new model, rewrites the backup in the new structure, prints what it did, and
+continues under the new policy. (``"float32"`` and ``"mixed_bfloat16"`` have the same structure:
+nothing to convert.)
+
+Several GPUs: the GPUs are those of the backend in use (:func:`brats_tutorial.device.gpu_devices`:
+TensorFlow's or JAX's device list, which honour ``CUDA_VISIBLE_DEVICES``), counted once
+(:func:`plan_devices`). With more than one, training is data-parallel with the backend's own
+engine: ``tf.distribute.MirroredStrategy`` under TensorFlow, over exactly those GPUs (the model
+is built and compiled in its scope; see :func:`brats_tutorial.tf_data.distribution_strategy`),
+and ``keras.distribution.DataParallel`` over those GPUs under JAX. ``batch_size`` is per GPU: the
+global batch is ``batch_size`` times the number of GPUs, so each GPU keeps the same work per step
+and an epoch has proportionally fewer steps. Under PyTorch, Keras has no data-parallel engine
+here: one GPU trains. The tests check the count, the global batch and the choice of engine with
+patched device lists; this path has not been run on a multi-GPU machine in this project yet.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -34,7 +51,8 @@ from .atomic import atomic_path, save_json_atomic
 from .augmentation import resolve_augmentation
 from .cache import load_cached_arrays
 from .constants import NUM_CLASSES, TARGETS
-from .device import apply_precision, choose_precision, gpu_info
+from .device import apply_precision, choose_precision, gpu_devices, gpu_info
+from .errors import BratsDataError
 from .losses import RegionDiceBCELoss, dice_ce_loss, original_loss
 from .model import build_model
 from .profiles import Profile, get_profile
@@ -44,6 +62,11 @@ from .training_metrics import region_metrics
 
 LOSSES = ("dice_ce", "original")
 PIPELINES = ("auto", "tf_data", "py_dataset")
+#: The file in which ``keras.callbacks.BackupAndRestore`` keeps the model and optimiser state
+#: (keras/src/callbacks/backup_and_restore.py, Keras 3.15).
+BACKUP_WEIGHTS_FILE = "latest.weights.h5"
+#: The policy whose ``Model.compile`` wraps the optimiser in a ``LossScaleOptimizer``.
+LOSS_SCALED_PRECISION = "mixed_float16"
 
 
 @dataclass
@@ -68,7 +91,8 @@ class TrainingConfig:
         target: "classes" (softmax over 4 classes) or "regions" (3 sigmoid outputs WT, TC, ET).
         seed: seeds weights, shuffling and augmentation (reproducible on the CPU).
         precision: "auto" (chosen by the GPU: float16 on Turing/Volta, bfloat16 on Ampere and
-            newer, float32 on the CPU), or a Keras dtype policy name.
+            newer, float32 when the backend sees no GPU), or a Keras dtype policy name. A run
+            resumed under another policy continues in the new one (see the module docstring).
         pipeline: "auto" (tf.data under TensorFlow, PyDataset otherwise), "tf_data" or
             "py_dataset".
         backup_dir: folder of the resume state; default ``output_dir / "backup"``.
@@ -164,6 +188,8 @@ class TrainingResult:
         precision: the dtype policy used.
         resumed: whether this call continued an interrupted run.
         devices: number of devices trained on.
+        previous_precision: the policy the interrupted part of a resumed run trained with, when
+            it differs from ``precision`` (resumed on another device); else ``None``.
     """
 
     model: keras.Model
@@ -172,6 +198,7 @@ class TrainingResult:
     precision: str
     resumed: bool
     devices: int = 1
+    previous_precision: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -225,7 +252,14 @@ def _make_pipeline(
     augment: bool | str = False,
     context_slices: int = 0,
     slices_per_case: int | None = None,
+    batch_multiple: int = 1,
 ):
+    """The input pipeline ``kind`` over the slices.
+
+    ``batch_multiple``: the devices a batch is split over evenly (JAX's ``DataParallel``); the
+    PyDataset cuts its last batch to a multiple of it, tf.data drops a partial last batch.
+    (``MirroredStrategy`` splits uneven batches itself: 1 there.)
+    """
     options = dict(
         batch_size=batch_size,
         shuffle=training,
@@ -237,10 +271,10 @@ def _make_pipeline(
     if kind == "tf_data":
         from .tf_data import make_tf_dataset
 
-        return make_tf_dataset(images, classes, **options)
+        return make_tf_dataset(images, classes, drop_remainder=batch_multiple > 1, **options)
     from .py_dataset import SliceDataset
 
-    return SliceDataset(images, classes, **options)
+    return SliceDataset(images, classes, batch_multiple=batch_multiple, **options)
 
 
 def _loss(config: TrainingConfig):
@@ -259,8 +293,160 @@ def _read_history(log_path: Path) -> pd.DataFrame:
     return history.drop_duplicates("epoch", keep="last").reset_index(drop=True)
 
 
-def _gpu_count() -> int:
-    return len(gpu_info())
+@dataclass(frozen=True)
+class DevicePlan:
+    """Where ``train`` computes and how it splits a batch.
+
+    Attributes:
+        gpus: the backend's GPUs (:func:`brats_tutorial.device.gpu_devices`), e.g.
+            ``["/gpu:0", "/gpu:1"]``; empty on a CPU.
+        engine: "single" (one device), "mirrored_strategy" (TensorFlow, more than one GPU) or
+            "jax_data_parallel" (JAX, more than one GPU).
+        devices: devices trained on in parallel: ``len(gpus)`` for the two multi-GPU engines,
+            else 1.
+        global_batch: slices per optimiser step, ``batch_size * devices``.
+    """
+
+    gpus: tuple[str, ...]
+    engine: str
+    devices: int
+    global_batch: int
+
+
+def plan_devices(
+    batch_size: int, gpus: list[str] | None = None, backend: str | None = None
+) -> DevicePlan:
+    """The devices and global batch of a training run, from one count of the backend's GPUs.
+
+    Args:
+        batch_size: slices per batch per device.
+        gpus: the GPUs; default :func:`brats_tutorial.device.gpu_devices`.
+        backend: the Keras backend; default the one in use.
+    """
+    gpus = tuple(gpu_devices() if gpus is None else gpus)
+    backend = backend or keras.config.backend()
+    engines = {"tensorflow": "mirrored_strategy", "jax": "jax_data_parallel"}
+    engine = engines.get(backend, "single") if len(gpus) > 1 else "single"
+    devices = len(gpus) if engine != "single" else 1
+    return DevicePlan(gpus, engine, devices, batch_size * devices)
+
+
+def _resolve_precision(precision: str, plan: DevicePlan) -> str:
+    """``precision``, or for "auto" the policy of the GPUs (float32 when the backend has none:
+    ``nvidia-smi`` may list GPUs that the backend cannot use)."""
+    if precision != "auto":
+        return precision
+    return choose_precision(gpu_info()) if plan.gpus else "float32"
+
+
+def _backup_is_loss_scaled(weights_path: Path) -> bool:
+    """Whether a ``BackupAndRestore`` weights file holds a ``LossScaleOptimizer``'s state.
+
+    Keras saves an object's tracked attributes as sub-groups, so the optimiser that a
+    ``LossScaleOptimizer`` wraps is the group ``optimizer/inner_optimizer``
+    (keras/src/saving/saving_lib.py, Keras 3.15). The file itself is asked, not the run's record:
+    it is what will be loaded.
+    """
+    import h5py
+
+    with h5py.File(weights_path, "r") as weights_file:
+        return "optimizer/inner_optimizer" in weights_file
+
+
+def _wrapped_optimizer(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Optimizer:
+    """The optimiser a ``LossScaleOptimizer`` wraps, or ``optimizer`` itself."""
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer.inner_optimizer
+    return optimizer
+
+
+def _convert_backup(
+    weights_path: Path, model: keras.Model, build_and_compile, saved_policy: str
+) -> None:
+    """Carry a backup saved with the other optimiser structure over to ``model`` and rewrite it.
+
+    Args:
+        weights_path: the ``BackupAndRestore`` weights file.
+        model: the compiled model of this call; receives the saved weights and optimiser state.
+        build_and_compile: builds and compiles a model like ``model`` under the global policy.
+        saved_policy: a policy with the saved optimiser structure (``"mixed_float16"`` for a
+            loss-scaled one, else ``"float32"``).
+    """
+    policy = keras.mixed_precision.global_policy().name
+    apply_precision(saved_policy)
+    try:
+        saved = build_and_compile()
+    finally:
+        apply_precision(policy)
+    saved.optimizer.build(saved.trainable_variables)
+    saved.load_weights(weights_path)
+    saved_optimizer = _wrapped_optimizer(saved.optimizer)
+    if int(keras.ops.convert_to_numpy(saved_optimizer.iterations)) == 0:
+        raise BratsDataError(
+            weights_path,
+            "the optimiser state of this backup could not be read (step counter 0), so resuming "
+            "would restart the learning-rate schedule: delete the backup folder to train this "
+            "run again from the start",
+        )
+    model.optimizer.build(model.trainable_variables)
+    optimizer = _wrapped_optimizer(model.optimizer)
+    shapes = [tuple(variable.shape) for variable in optimizer.variables]
+    saved_shapes = [tuple(variable.shape) for variable in saved_optimizer.variables]
+    if shapes != saved_shapes:
+        raise BratsDataError(
+            weights_path,
+            f"its optimiser has {len(saved_shapes)} variables that do not match this model's "
+            f"{len(shapes)}: was it saved with another configuration? Delete the backup folder to "
+            "train this run again from the start",
+        )
+    model.set_weights(saved.get_weights())
+    for variable, saved_variable in zip(optimizer.variables, saved_optimizer.variables):
+        variable.assign(keras.ops.convert_to_numpy(saved_variable))
+    with atomic_path(weights_path, suffix=".weights.h5") as temporary:
+        model.save_weights(temporary)
+
+
+def _carry_over_precision(
+    config: TrainingConfig,
+    backup_dir: Path,
+    model: keras.Model,
+    build_and_compile,
+    precision: str,
+    resumed: bool,
+) -> str | None:
+    """Make a resumed run's backup loadable under ``precision`` and record the policy.
+
+    Returns:
+        The policy the interrupted part trained with when it differs from ``precision`` (the
+        message saying so is printed), else ``None``.
+    """
+    run_folder = config.run_folder
+    record = run_folder.load_precision() if resumed else None
+    previous = record["precision"] if record else None
+    first_epoch = len(_read_history(config.log_path)) if resumed else 0
+    weights_path = backup_dir / BACKUP_WEIGHTS_FILE
+    converted = False
+    if resumed and weights_path.exists():
+        saved_loss_scaled = _backup_is_loss_scaled(weights_path)
+        if saved_loss_scaled != (precision == LOSS_SCALED_PRECISION):
+            saved_policy = LOSS_SCALED_PRECISION if saved_loss_scaled else "float32"
+            _convert_backup(weights_path, model, build_and_compile, saved_policy)
+            converted = True
+            if previous is None or previous == precision:  # no record, or a stale one
+                previous = saved_policy if saved_loss_scaled else "float32 or mixed_bfloat16"
+    run_folder.record_precision(precision, first_epoch)
+    if previous is None or previous == precision:
+        return None
+    carried = "weights and optimiser state (step counter, Adam moments) carried over" + (
+        f", backup rewritten for {precision}" if converted else ""
+    )
+    print(
+        f"Resuming {config.output_dir} after {first_epoch} finished "
+        f"epoch{'' if first_epoch == 1 else 's'}: they trained "
+        f"under {previous}, this device uses {precision}; {carried}. The run continues under "
+        f"{precision} (recorded in {run_folder.precision_path.name})."
+    )
+    return previous
 
 
 def train(
@@ -300,7 +486,8 @@ def train(
     config.run_folder.save_config(asdict(config))
 
     keras.utils.set_random_seed(config.seed)
-    precision = choose_precision() if config.precision == "auto" else config.precision
+    plan = plan_devices(config.batch_size)
+    precision = _resolve_precision(config.precision, plan)
     apply_precision(precision)
 
     train_images, train_classes = load_cached_arrays(cache_dir, split.train)
@@ -315,8 +502,9 @@ def train(
     if pipeline == "auto":
         pipeline = "tf_data" if backend == "tensorflow" else "py_dataset"
 
-    devices = max(1, _gpu_count())
-    global_batch = config.batch_size * devices
+    global_batch = plan.global_batch
+    # JAX's DataParallel splits every batch evenly over the GPUs, the last one included.
+    batch_multiple = plan.devices if plan.engine == "jax_data_parallel" else 1
     steps_per_epoch = max(1, math.ceil(len(train_images) / global_batch))
 
     def build_and_compile() -> keras.Model:
@@ -336,15 +524,22 @@ def train(
         )
         return model
 
-    if devices > 1 and backend == "tensorflow":
+    scope = contextlib.nullcontext()
+    if plan.engine == "mirrored_strategy":
         from .tf_data import distribution_strategy
 
-        with distribution_strategy().scope():
-            model = build_and_compile()
-    else:
-        if devices > 1 and backend == "jax":
-            keras.distribution.set_distribution(keras.distribution.DataParallel())
+        scope = distribution_strategy(list(plan.gpus)).scope()
+    elif plan.engine == "jax_data_parallel":
+        keras.distribution.set_distribution(
+            keras.distribution.DataParallel(devices=list(plan.gpus))
+        )
+    # Under MirroredStrategy the model, and the optimiser state that a resumed run carries
+    # over, are created in the strategy's scope.
+    with scope:
         model = build_and_compile()
+        previous_precision = _carry_over_precision(
+            config, backup_dir, model, build_and_compile, precision, resumed
+        )
 
     train_data = _make_pipeline(
         pipeline,
@@ -356,6 +551,7 @@ def train(
         augment=config.augment,
         context_slices=config.context_slices,
         slices_per_case=slices_per_case,
+        batch_multiple=batch_multiple,
     )
     validation_data = _make_pipeline(
         pipeline,
@@ -366,6 +562,7 @@ def train(
         seed=config.seed,
         context_slices=config.context_slices,
         slices_per_case=slices_per_case,
+        batch_multiple=batch_multiple,
     )
     all_callbacks = [
         keras.callbacks.BackupAndRestore(str(backup_dir)),
@@ -391,5 +588,6 @@ def train(
         config=config,
         precision=precision,
         resumed=resumed,
-        devices=devices,
+        devices=plan.devices,
+        previous_precision=previous_precision,
     )

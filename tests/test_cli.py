@@ -153,7 +153,9 @@ def test_end_to_end_on_synthetic_data(tmp_path, capsys):
     data, run, predictions = tmp_path / "data", tmp_path / "run", tmp_path / "predictions"
     assert main(["synthetic", str(data), "--cases", "6", "--seed", "3"]) == 0
     assert main(["check", str(data)]) == 0
-    assert main(["train", str(data), str(run), "--profile", "quick", "--epochs", "1"]) == 0
+    # 32 x 32, 40 slices: the command line's path costs the same at any size, and this is cheap.
+    tiny = ["--image-size", "32", "--slice-start", "42", "--slice-count", "40"]
+    assert main(["train", str(data), str(run), "--profile", "quick", "--epochs", "1", *tiny]) == 0
     assert (run / "best.keras").exists() and (run / "split.json").exists()
     assert main(["predict", str(run), str(data), str(predictions)]) == 0
     written = sorted(predictions.glob("*.nii.gz"))
@@ -215,6 +217,7 @@ def test_improvements_chosen_at_training_are_applied_by_predict(tmp_path, capsys
     data, run = tmp_path / "data", tmp_path / "run"
     assert main(["synthetic", str(data), "--cases", "6", "--seed", "5", "--no-progress"]) == 0
     arguments = ["train", str(data), str(run), "--profile", "quick", "--epochs", "1"]
+    arguments += ["--image-size", "32", "--slice-start", "42", "--slice-count", "40"]
     arguments += ["--modalities", "flair", "t1", "t1ce", "t2", "--context-slices", "1"]
     arguments += ["--target", "regions", "--augment", "rich", "--mirror", "--postprocess"]
     assert main(arguments) == 0

@@ -50,3 +50,28 @@ def test_settings_keys_are_stable_and_tell_settings_apart():
     one = {"image_size": 64, "modalities": ["flair", "t1ce"]}
     assert settings_key(one) == settings_key(dict(reversed(list(one.items()))))
     assert settings_key(one) != settings_key({**one, "image_size": 128})
+
+
+def test_precision_record_keeps_each_policy_from_its_first_epoch(tmp_path):
+    folder = RunFolder(tmp_path / "run")
+    assert folder.load_precision() is None  # a run trained before the record existed
+    folder.record_precision("mixed_float16", first_epoch=0)
+    folder.record_precision("mixed_float16", first_epoch=2)  # resumed on the same kind of GPU
+    folder.record_precision("float32", first_epoch=3)  # resumed on a CPU
+    assert folder.load_precision() == {
+        "precision": "float32",
+        "history": [
+            {"first_epoch": 0, "precision": "mixed_float16"},
+            {"first_epoch": 3, "precision": "float32"},
+        ],
+    }
+    folder.record_precision("mixed_bfloat16", first_epoch=3)  # epoch 3 redone elsewhere
+    assert [entry["precision"] for entry in folder.load_precision()["history"]] == [
+        "mixed_float16",
+        "mixed_bfloat16",
+    ]
+    folder.record_precision("float32", first_epoch=0)  # a new run in this folder
+    assert folder.load_precision() == {
+        "precision": "float32",
+        "history": [{"first_epoch": 0, "precision": "float32"}],
+    }

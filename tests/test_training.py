@@ -57,6 +57,12 @@ def test_interrupted_run_resumes_and_ends_like_an_uninterrupted_one(tmp_path, ti
     assert uninterrupted.config.run_folder.load_timing()["wall_s"] > 0
     assert config.run_folder.load_timing() is None
     assert resumed.resumed and not uninterrupted.resumed
+    # Resumed under the same precision: nothing to carry over, one policy on record.
+    assert resumed.previous_precision is None
+    assert config.run_folder.load_precision() == {
+        "precision": "float32",
+        "history": [{"first_epoch": 0, "precision": "float32"}],
+    }
     assert resumed.history["epoch"].tolist() == uninterrupted.history["epoch"].tolist() == [0, 1, 2]
     # Same learning-rate schedule: the optimiser continued counting steps where it stopped.
     steps = int(keras.ops.convert_to_numpy(uninterrupted.model.optimizer.iterations))

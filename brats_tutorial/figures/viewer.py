@@ -89,7 +89,7 @@ def slice_viewer(
 
     Each change redraws a matplotlib figure (a :class:`~matplotlib.figure.Figure` outside pyplot,
     shown with :func:`IPython.display.display`). Needs a live kernel to respond; display the
-    returned widget as a cell's last value.
+    returned widget as a cell's last value. Works with ipywidgets 7.7 (Colab's front end) and 8.
 
     Args:
         case: a loaded case; images float32 (X, Y, Z), mask uint8 (X, Y, Z) labels {0, 1, 2, 4}.
@@ -139,9 +139,14 @@ def slice_viewer(
         disabled=case.mask is None,
         continuous_update=continuous_update,
     )
-    return ipywidgets.interactive(
+    widget = ipywidgets.interactive(
         draw, modality=modality_widget, slice_index=slice_widget, opacity=opacity_widget
     )
+    if widget.result is None:
+        # ipywidgets 8 draws when the widget is built; 7 (Colab's 7.7.1) only once a front end
+        # displays it. Draw now on both, so that ``result`` is the figure before any display.
+        widget.update()
+    return widget
 
 
 def slice_animation(
