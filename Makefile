@@ -25,7 +25,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 3
 STUDENT_DIR := _build/student_edition
 # Unit tests that train a model or execute notebooks are marked slow (pyproject.toml).
 PYTEST_UNIT := $(BIN)/python -m pytest tests --ignore=tests/test_browser.py \
-	--ignore=tests/test_colab_versions.py
+	--ignore=tests/test_colab_versions.py --ignore=tests/test_gpu_script.py
 
 .PHONY: venv book test test-quick lint test-unit test-doctest test-jax test-notebooks test-browser \
 	test-colab benchmarks clean
@@ -66,13 +66,14 @@ test-doctest: $(STAMP)
 
 # Model, loss, metric and training tests again under the JAX backend. (The resume across
 # precisions runs under JAX in test_gpu_count.py's two-device test; test_resume_precision.py, its
-# single-device twin in both directions, runs under TensorFlow in test-unit.)
+# single-device twin in both directions, runs under TensorFlow in test-unit. The GPU script's dry
+# run is a JAX script: it runs here only.)
 test-jax: $(STAMP)
 	$(TIMED) test-jax env KERAS_BACKEND=jax $(BIN)/python -m pytest -q tests/test_model.py \
 		tests/test_losses.py tests/test_training_metrics.py tests/test_device.py \
 		tests/test_training_jax.py tests/test_original_recipe.py tests/test_region_training.py \
 		tests/test_slice_context.py tests/test_augmentation.py tests/test_epoch_log.py \
-		tests/test_gpu_count.py
+		tests/test_gpu_count.py tests/test_gpu_script.py
 
 # nbval runs every chapter's student edition (the chapter without its solution cells) on the
 # synthetic data, in a work folder of its own: each chapter runs top to bottom in a fresh kernel,

@@ -30,6 +30,10 @@ def glue(name: str, value: Any, display: bool = False) -> None:
         value: the number (or text, table, figure) to paste.
         display: also show the value as the cell's output.
     """
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        # A NumPy scalar's text is "np.float64(3.9)" under NumPy 2, which the glue role's
+        # format (":.1f") cannot read: paste the plain Python number.
+        value = value.item()
     try:
         from myst_nb import glue as myst_nb_glue
     except ImportError:  # Colab and plain Jupyter without the book's tools

@@ -149,41 +149,6 @@ def test_a_data_script_and_the_command_line_agree_on_bad_input(script, tmp_path,
 
 
 @pytest.mark.slow
-def test_end_to_end_on_synthetic_data(tmp_path, capsys):
-    data, run, predictions = tmp_path / "data", tmp_path / "run", tmp_path / "predictions"
-    assert main(["synthetic", str(data), "--cases", "6", "--seed", "3"]) == 0
-    assert main(["check", str(data)]) == 0
-    # 32 x 32, 40 slices: the command line's path costs the same at any size, and this is cheap.
-    tiny = ["--image-size", "32", "--slice-start", "42", "--slice-count", "40"]
-    assert main(["train", str(data), str(run), "--profile", "quick", "--epochs", "1", *tiny]) == 0
-    assert (run / "best.keras").exists() and (run / "split.json").exists()
-    assert main(["predict", str(run), str(data), str(predictions)]) == 0
-    written = sorted(predictions.glob("*.nii.gz"))
-    split = pd.read_json(run / "split.json", typ="series")
-    assert [p.name for p in written] == [f"{case}.nii.gz" for case in sorted(split["test"])]
-    labels = np.asanyarray(nib.load(written[0]).dataobj)
-    assert labels.shape == (240, 240, 155) and set(np.unique(labels)) <= {0, 1, 2, 4}
-    assert (
-        main(
-            [
-                "evaluate",
-                str(predictions),
-                str(data),
-                "--csv",
-                str(tmp_path / "scores.csv"),
-                "--run-dir",
-                str(run),
-            ]
-        )
-        == 0
-    )
-    output = capsys.readouterr().out
-    assert "Dice" in output and "HD95" in output
-    scores = pd.read_csv(tmp_path / "scores.csv")
-    assert {"Dice_WT", "HD95_ET"} <= set(scores.columns)
-
-
-@pytest.mark.slow
 def test_a_run_trained_by_a_chapter_is_used_by_predict_and_evaluate(tmp_path, quick_run, capsys):
     """course.trained_model (what chapters 5-9 call) leaves a run folder that the command line
     reads: the same split, the same preprocessing, the same model."""

@@ -288,14 +288,34 @@ def test_readme_data_commands_run_on_synthetic_data(tmp_path):
 
 @pytest.mark.slow
 def test_readme_command_line_block_runs_as_written(tmp_path):
-    """The "Command line" block, line by line, in an empty folder: synthetic data to scores."""
+    """The "Command line" block, line by line, in an empty folder: synthetic data to scores.
+
+    It is also the command line's end-to-end test on the BraTS 2018-2020 layout (the other
+    releases: tests/test_release_cli.py): one prediction file per test patient of the run's
+    split, on the data's grid, with the course's labels, and a score per region.
+    """
     env = quiet_environment(tmp_path / "work")
+    outputs = ""
     for command in command_line_block():
         assert not any(PLACEHOLDER_PATTERN.match(word) for word in command.argv), command.text
         result = run(as_subprocess(list(command.argv)), env=env, cwd=tmp_path, timeout=900)
         assert result.returncode == 0, (
             f"`{command.text}`: {result.stdout[-2000:]}{result.stderr[-4000:]}"
         )
+        outputs += result.stdout
+    import json
+
+    import nibabel as nib
+    import numpy as np
+
+    run_dir = tmp_path / "runs" / "quick"
+    assert (run_dir / "best.keras").exists()
+    test_ids = json.loads((run_dir / "split.json").read_text())["test"]
+    written = sorted((run_dir / "predictions").glob("*.nii.gz"))
+    assert [p.name for p in written] == [f"{case}.nii.gz" for case in sorted(test_ids)]
+    labels = np.asanyarray(nib.load(written[0]).dataobj)
+    assert labels.shape == (240, 240, 155) and set(np.unique(labels)) <= {0, 1, 2, 4}
+    assert "Dice" in outputs and "HD95" in outputs
 
 
 COLAB_PAGE = ROOT / "book" / "real_data_on_colab.md"
