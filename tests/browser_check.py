@@ -633,11 +633,21 @@ class Chromium:
             self.send("Page.navigate", {"url": url}, session_id=session_id)
             deadline = time.monotonic() + self.timeout_s
             while True:
-                result = self.send(
-                    "Runtime.evaluate",
-                    {"expression": "[location.href, document.readyState]", "returnByValue": True},
-                    session_id=session_id,
-                )["result"]["value"]
+                try:
+                    result = self.send(
+                        "Runtime.evaluate",
+                        {
+                            "expression": "[location.href, document.readyState]",
+                            "returnByValue": True,
+                        },
+                        session_id=session_id,
+                    )["result"]["value"]
+                except DevToolsError as error:
+                    # Asked while a redirect replaces the page (index.html's refresh): ask again.
+                    if "navigated or closed" not in str(error) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+                    continue
                 address, ready_state = result
                 arrived = (
                     address.endswith(final_url_suffix)
