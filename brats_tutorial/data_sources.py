@@ -3,8 +3,9 @@
 Resolution order for the data folder, used by every chapter and the command line:
 
 1. an explicit ``data_dir`` argument;
-2. the environment variable ``BRATS_DATA_DIR`` (a BraTS 2018-2020 folder, any layout that
-   :func:`brats_tutorial.discovery.find_cases` reads);
+2. the environment variable ``BRATS_DATA_DIR`` (a BraTS folder of any release and layout that
+   :func:`brats_tutorial.discovery.find_cases` reads: BraTS 2018-2020, 2021, 2023+ adult
+   glioma, MSD Task01);
 3. a synthetic BraTS-like data set generated on the spot into the work folder, unless real data
    are needed: the ``full`` profile (:attr:`Profile.needs_real_data
    <brats_tutorial.profiles.Profile.needs_real_data>`) then stops with a ``ValueError`` that says
@@ -107,13 +108,15 @@ def missing_real_data_message(purpose: str = "this run") -> str:
     return (
         f"{purpose} needs real BraTS data, and none was given: no folder was passed and "
         f"{DATA_DIR_ENV} is not set.\n"
-        f"- Point it at a BraTS 2018-2020 folder: set {DATA_DIR_ENV}=/path/to/"
-        "MICCAI_BraTS2020_TrainingData (or DATA_DIR in a chapter), or pass the folder "
+        f"- Point it at a BraTS folder (2018-2020, 2021, 2023+ adult glioma or MSD Task01): set "
+        f"{DATA_DIR_ENV}=/path/to/MICCAI_BraTS2020_TrainingData (or DATA_DIR in a chapter), or pass the folder "
         '(`prepare_data(PROFILE, "/path/to/folder")`).\n'
         f"- No copy yet? `{script}` downloads BraTS 2020 with kagglehub (needs `pip install "
         "kagglehub` and Kaggle credentials: KAGGLE_USERNAME and KAGGLE_KEY, or "
         f"~/.kaggle/kaggle.json), or `{script} --zip PATH/TO/archive.zip --dest DIR` unpacks the "
         f"zip downloaded by hand from {KAGGLE_DATASET_URL}; either prints the folder to use.\n"
+        f"- No account? `{script} --source msd` downloads the Medical Segmentation Decathlon's "
+        "brain tumours (older BraTS cases, other label numbers).\n"
         "- Check a folder with `brats-tutorial check DIR`.\n"
         f"- To run on synthetic data on purpose, set {SYNTHETIC_ENV}=1 (or pass synthetic=True)."
     )
