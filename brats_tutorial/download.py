@@ -130,6 +130,36 @@ def download_with_kagglehub(handle: str = KAGGLE_DATASET) -> Path:
     return Path(folder)
 
 
+def _start_unpacking(
+    archive: str | Path, destination: str | Path, kind: str, check_command: str
+) -> tuple[Path, Path, Path]:
+    """Check that ``archive`` exists and ``destination`` does not, and make the hidden temporary
+    folder beside ``destination`` that the archive is unpacked into before the final rename.
+
+    Args:
+        kind: "zip" or "tar", for the messages.
+        check_command: the command the message suggests for checking an existing folder.
+
+    Returns:
+        ``(archive, destination, temporary)`` as expanded paths.
+    """
+    archive = Path(archive).expanduser()
+    destination = Path(destination).expanduser()
+    if not archive.is_file():
+        raise BratsDataError(archive, f"{kind} file does not exist")
+    if destination.exists():
+        raise BratsDataError(
+            destination,
+            "already exists; not overwriting it (remove it or choose another --dest; to check it, "
+            f"run {check_command} on it)",
+        )
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(
+        tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent)
+    )
+    return archive, destination, temporary
+
+
 def extract_zip(
     zip_path: str | Path,
     destination: str | Path,
@@ -153,19 +183,8 @@ def extract_zip(
         BratsDataError: the zip is missing, not a zip, damaged (bad CRC, truncated), holds a
             member that would land outside ``destination``, or ``destination`` already exists.
     """
-    zip_path = Path(zip_path).expanduser()
-    destination = Path(destination).expanduser()
-    if not zip_path.is_file():
-        raise BratsDataError(zip_path, "zip file does not exist")
-    if destination.exists():
-        raise BratsDataError(
-            destination,
-            "already exists; not overwriting it (remove it or choose another --dest; to check it, "
-            "run python data_scripts/check_dataset.py on it)",
-        )
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(
-        tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent)
+    zip_path, destination, temporary = _start_unpacking(
+        zip_path, destination, "zip", "python data_scripts/check_dataset.py"
     )
     try:
         with zipfile.ZipFile(zip_path) as archive:
@@ -477,7 +496,7 @@ def file_md5(path: str | Path, progress: bool = False) -> str:
     return digest.hexdigest()
 
 
-def _unsafe_member_problem(member: tarfile.TarInfo) -> str | None:
+def unsafe_member_problem(member: tarfile.TarInfo) -> str | None:
     """Why a tar member must not be unpacked, or ``None`` when it is a plain file or folder
     with a relative name that stays inside the destination."""
     name = member.name
@@ -531,19 +550,8 @@ def extract_tar(
         BratsDataError: the tar is missing, not a tar, damaged or truncated, holds an unsafe
             member (named), or ``destination`` already exists.
     """
-    tar_path = Path(tar_path).expanduser()
-    destination = Path(destination).expanduser()
-    if not tar_path.is_file():
-        raise BratsDataError(tar_path, "tar file does not exist")
-    if destination.exists():
-        raise BratsDataError(
-            destination,
-            "already exists; not overwriting it (remove it or choose another --dest; to check it, "
-            "run brats-tutorial check on it)",
-        )
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(
-        tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent)
+    tar_path, destination, temporary = _start_unpacking(
+        tar_path, destination, "tar", "brats-tutorial check"
     )
     # Python >= 3.12, 3.11.4, 3.10.12: the "data" filter refuses the same members again and
     # drops owners and unsafe permission bits. Older Pythons rely on the checks below alone.
@@ -553,7 +561,7 @@ def extract_tar(
             members = archive.getmembers()
             inside = temporary.resolve()
             for member in members:
-                problem = _unsafe_member_problem(member)
+                problem = unsafe_member_problem(member)
                 target = (temporary / member.name).resolve()
                 if problem is None and target != inside and inside not in target.parents:
                     problem = "would land outside the folder"

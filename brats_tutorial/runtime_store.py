@@ -205,12 +205,13 @@ def save_store(data_dir: str | Path, store_dir: str | Path) -> StoreReport:
 
 
 def _check_member(member: tarfile.TarInfo, archive: Path) -> None:
-    """Refuse any member that is not a regular file or folder named below the archive's root."""
-    parts = Path(member.name).parts
-    if member.name.startswith(("/", "\\")) or ".." in parts or not parts:
-        raise BratsDataError(archive, f"unsafe member name {member.name!r}: not unpacked")
-    if not (member.isfile() or member.isdir()):
-        raise BratsDataError(archive, f"member {member.name!r} is not a regular file: not unpacked")
+    """Refuse any member that is not a regular file or folder named below the archive's root
+    (the download's rule, :func:`brats_tutorial.download.unsafe_member_problem`)."""
+    from .download import unsafe_member_problem
+
+    problem = unsafe_member_problem(member)
+    if problem is not None:
+        raise BratsDataError(archive, f"unsafe member name {member.name!r} {problem}: not unpacked")
 
 
 def _folder_matches(folder: Path, records: dict[str, list[int]]) -> bool:

@@ -15,6 +15,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 from nifti_builders import make_image, snapshot
+from release_layouts import MSD_DATASET
 
 from brats_tutorial import cli, download
 from brats_tutorial.download import (
@@ -29,21 +30,12 @@ from brats_tutorial.download import (
 from brats_tutorial.errors import BratsDataError
 
 SHAPE = (8, 8, 6)
-#: dataset.json as in the real tar, cut to the two cases of the hand-made one.
+#: dataset.json as in the real tar (tests/release_layouts.py), cut to the two cases of the
+#: hand-made one.
 DATASET_JSON = {
-    "name": "BRATS",
-    "description": "Gliomas segmentation tumour and oedema in on brain images",
+    **MSD_DATASET,
     "reference": "https://www.med.upenn.edu/sbia/brats2017.html",
-    "licence": "CC-BY-SA 4.0",
     "release": "2.0 04/05/2018",
-    "tensorImageSize": "4D",
-    "modality": {"0": "FLAIR", "1": "T1w", "2": "t1gd", "3": "T2w"},
-    "labels": {
-        "0": "background",
-        "1": "edema",
-        "2": "non-enhancing tumor",
-        "3": "enhancing tumour",
-    },
     "numTraining": 1,
     "numTest": 1,
     "training": [{"image": "./imagesTr/BRATS_001.nii.gz", "label": "./labelsTr/BRATS_001.nii.gz"}],
